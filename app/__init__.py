@@ -1,0 +1,3 @@
+"""Telephone survey capture for a police Research Bureau."""
+
+__version__ = "0.1.0"
