@@ -165,7 +165,9 @@ class Engine:
             if stop is not None:
                 statuses[question.id] = Status.OFF
                 continue
-            on = _and(self._eval(section.ask_if, answers, statuses), self._eval(question.ask_if, answers, statuses))
+            on = _and(
+                self._eval(section.ask_if, answers, statuses), self._eval(question.ask_if, answers, statuses)
+            )
             if on is False:
                 status = Status.OFF
             elif on is None:
@@ -281,18 +283,21 @@ class Engine:
         if op == "in_":
             return any(c in (test.in_ or []) for c in codes)
         if op == "not_in":
-            return answer is not None and not answer.blank and not any(c in (test.not_in or []) for c in codes)
+            return (
+                answer is not None and not answer.blank and not any(c in (test.not_in or []) for c in codes)
+            )
         number = answer.value if answer is not None else None
         if not isinstance(number, int | float) or isinstance(number, bool):
             return False
-        bound = getattr(test, op)
-        return {
+        bound: float = getattr(test, op)
+        result: bool = {
             "eq": number == bound,
             "gt": number > bound,
             "ge": number >= bound,
             "lt": number < bound,
             "le": number <= bound,
         }[op]
+        return result
 
     # ------------------------------------------------------------ validation
 
@@ -375,7 +380,12 @@ def _and(a: bool | None, b: bool | None) -> bool | None:
 
 
 def _validate_number(question: NumberQuestion, value: Value | None) -> int | float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or math.isnan(value)
+        or math.isinf(value)
+    ):
         raise AnswerError("enter a number")
     if question.integer:
         if not float(value).is_integer():

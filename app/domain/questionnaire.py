@@ -127,8 +127,12 @@ def _condition_kind(value: Any) -> str:
             if key in value:
                 return key
         return "answer"
-    if isinstance(value, BaseModel):
-        return {AllCondition: "all", AnyCondition: "any", NotCondition: "not"}.get(type(value), "answer")
+    if isinstance(value, AllCondition):
+        return "all"
+    if isinstance(value, AnyCondition):
+        return "any"
+    if isinstance(value, NotCondition):
+        return "not"
     return "answer"
 
 
@@ -447,7 +451,9 @@ def load_questionnaire(path: Path | str) -> Questionnaire:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise QuestionnaireError([Problem(file=name, line=1, message=f"cannot read: {exc.strerror}")]) from None
+        raise QuestionnaireError(
+            [Problem(file=name, line=1, message=f"cannot read: {exc.strerror}")]
+        ) from None
     return parse_questionnaire(raw, name)
 
 
@@ -464,7 +470,7 @@ def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Que
         questionnaire = Questionnaire.model_validate(doc.data)
     except ValidationError as exc:
         problems = [
-            Problem(file=name, line=doc.line_of(tuple(err["loc"])), message=_describe(err))
+            Problem(file=name, line=doc.line_of(_error_loc(err)), message=_describe(err))
             for err in exc.errors()
         ]
         raise QuestionnaireError(_dedupe(problems)) from None
@@ -475,6 +481,14 @@ def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Que
     if problems:
         raise QuestionnaireError(_dedupe(problems))
     return questionnaire
+
+
+def _error_loc(err: Any) -> Path_:
+    """Where in the file an error belongs: for an unknown type, the line of its `type:` key."""
+    loc = tuple(err["loc"])
+    if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        return (*loc, "type")
+    return loc
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -499,7 +513,8 @@ def _describe(err: Any) -> str:
     if kind == "missing":
         return f"missing required key '{loc[-1]}'" + (f" in {'.'.join(loc[:-1])}" if len(loc) > 1 else "")
     if kind == "union_tag_invalid":
-        return f"{where}: unknown question type {err['input']!r}; expected one of {', '.join(QUESTION_TYPES)}"
+        tag = err.get("ctx", {}).get("tag", "?")
+        return f"{where}: unknown question type '{tag}'; expected one of {', '.join(QUESTION_TYPES)}"
     if kind == "union_tag_not_found":
         return f"{where}: missing required key 'type' (one of {', '.join(QUESTION_TYPES)})"
     message = str(err["msg"]).removeprefix("Value error, ")
@@ -550,10 +565,11 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
         )
 
     reasons: set[str] = set()
-    for r_index, rule in enumerate(q.eligibility):
-        if rule.reason in reasons:
-            problems.append((("eligibility", r_index, "reason"), f"eligibility reason '{rule.reason}' twice"))
-        reasons.add(rule.reason)
+    for r_index, eligibility in enumerate(q.eligibility):
+        if eligibility.reason in reasons:
+            message = f"eligibility reason '{eligibility.reason}' twice"
+            problems.append((("eligibility", r_index, "reason"), message))
+        reasons.add(eligibility.reason)
 
     measure_ids: set[str] = set()
     for m_index, measure in enumerate(q.measures):
@@ -563,23 +579,38 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
         measure_ids.add(measure.id)
         target = seen_questions.get(measure.question)
         if target is None:
-            problems.append(((*m_loc, "question"), f"measure '{measure.id}' reads unknown question"
-                             f" '{measure.question}'"))
+            problems.append(
+                ((*m_loc, "question"), f"measure '{measure.id}' reads unknown question '{measure.question}'")
+            )
             continue
         if not target.single_coded:
-            problems.append(((*m_loc, "question"), f"measure '{measure.id}' must read a single_choice, scale"
-                             f" or yes_no question; '{target.id}' is {getattr(target, 'type', '?')}"))
+            problems.append(
+                (
+                    (*m_loc, "question"),
+                    f"measure '{measure.id}' must read a single_choice, scale"
+                    f" or yes_no question; '{target.id}' is {getattr(target, 'type', '?')}",
+                )
+            )
             continue
         valid = {o.code for o in target.options()}
         for key in ("positive", "neutral"):
             for c_index, code in enumerate(getattr(measure, key)):
                 if code not in valid:
-                    problems.append(((*m_loc, key, c_index), f"measure '{measure.id}': code {code} is not an"
-                                     f" option of '{target.id}' ({_codes(valid)})"))
+                    problems.append(
+                        (
+                            (*m_loc, key, c_index),
+                            f"measure '{measure.id}': code {code} is not an"
+                            f" option of '{target.id}' ({_codes(valid)})",
+                        )
+                    )
         overlap = set(measure.positive) & set(measure.neutral)
         if overlap:
-            problems.append(((*m_loc, "neutral"), f"measure '{measure.id}': codes {sorted(overlap)} are both"
-                             " positive and neutral"))
+            problems.append(
+                (
+                    (*m_loc, "neutral"),
+                    f"measure '{measure.id}': codes {sorted(overlap)} are both positive and neutral",
+                )
+            )
     return problems
 
 
@@ -606,17 +637,25 @@ def _condition_problems(
             if isinstance(target, NumberQuestion | DateQuestion | TextQuestion):
                 allowed = {o.code for o in target.options()}
                 if not allowed:
-                    problems.append((loc, f"condition: '{target.id}' is a {target.type} question without codes;"
-                                     " use answered, eq, gt, ge, lt or le"))
+                    problems.append(
+                        (
+                            loc,
+                            f"condition: '{target.id}' is a {target.type} question without codes;"
+                            " use answered, eq, gt, ge, lt or le",
+                        )
+                    )
                     continue
             else:
                 allowed = {o.code for o in target.options()}
             for code in getattr(test, op) or []:
                 if code not in allowed:
-                    problems.append((loc, f"condition: code {code} is not an option of '{target.id}'"
-                                     f" ({_codes(allowed)})"))
+                    problems.append(
+                        (loc, f"condition: code {code} is not an option of '{target.id}' ({_codes(allowed)})")
+                    )
         elif op in ("eq", "gt", "ge", "lt", "le") and not isinstance(target, NumberQuestion):
-            problems.append((loc, f"condition: '{op}' compares numbers, but '{target.id}' is not a number question"))
+            problems.append(
+                (loc, f"condition: '{op}' compares numbers, but '{target.id}' is not a number question")
+            )
     return problems
 
 
@@ -629,11 +668,16 @@ def _text_problems(text: str, loc: Path_, earlier: dict[str, QuestionBase]) -> l
             continue
         if space == "answer":
             if name not in earlier:
-                problems.append((loc, f"text inserts {{{inner}}}, but '{name}' is not asked before this point"))
+                problems.append(
+                    (loc, f"text inserts {{{inner}}}, but '{name}' is not asked before this point")
+                )
             continue
         problems.append(
-            (loc, f"unknown placeholder {{{inner}}}; use {{sample.FIELD}} ({', '.join(SAMPLE_FIELDS)}),"
-             f" {{caller.name}}, {{caller.first_name}} or {{answer.QUESTION}}")
+            (
+                loc,
+                f"unknown placeholder {{{inner}}}; use {{sample.FIELD}} ({', '.join(SAMPLE_FIELDS)}),"
+                f" {{caller.name}}, {{caller.first_name}} or {{answer.QUESTION}}",
+            )
         )
     stray = PLACEHOLDER.sub("", text)
     if "{" in stray or "}" in stray:
@@ -645,11 +689,16 @@ def _safety_problems(q: Questionnaire, locations: dict[str, Path_]) -> list[tupl
     flagged = [question for question in q.questions() if question.safety_check]
     problems: list[tuple[Path_, str]] = []
     if q.calls.safety_check and not flagged:
-        problems.append((("calls", "safety_check"), "safety_check: true needs one question marked"
-                         " safety_check: true"))
+        problems.append(
+            (("calls", "safety_check"), "safety_check: true needs one question marked safety_check: true")
+        )
     if flagged and not q.calls.safety_check:
-        problems.append(((*locations[flagged[0].id], "safety_check"), "a question is marked safety_check but"
-                         " calls.safety_check is not true"))
+        problems.append(
+            (
+                (*locations[flagged[0].id], "safety_check"),
+                "a question is marked safety_check but calls.safety_check is not true",
+            )
+        )
     for extra in flagged[1:]:
         problems.append(((*locations[extra.id], "safety_check"), "only one question may be the safety check"))
     if flagged:
@@ -658,9 +707,14 @@ def _safety_problems(q: Questionnaire, locations: dict[str, Path_]) -> list[tupl
         if not question.single_coded:
             problems.append(((*loc, "type"), "the safety check must be a yes_no or single_choice question"))
         if not any(rule.outcome == StopOutcome.UNSAFE_TO_TALK for rule in question.stop_if):
-            problems.append(((*loc, "stop_if"), "the safety check needs a stop_if rule with outcome"
-                             " unsafe_to_talk"))
+            problems.append(
+                ((*loc, "stop_if"), "the safety check needs a stop_if rule with outcome unsafe_to_talk")
+            )
         if q.sections[0].questions and question.id not in {x.id for x in q.sections[0].questions}:
-            problems.append(((*loc, "safety_check"), "the safety check must be in the first section, before"
-                             " the purpose of the call is stated"))
+            problems.append(
+                (
+                    (*loc, "safety_check"),
+                    "the safety check must be in the first section, before the purpose of the call is stated",
+                )
+            )
     return problems

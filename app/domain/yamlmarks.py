@@ -57,10 +57,11 @@ def load_marked(text: str | bytes) -> MarkedDocument:
         if b"\x00" in text:
             raise YamlProblem(1, "not a text file (contains NUL bytes)")
         try:
-            text = text.decode("utf-8-sig")
+            decoded = text.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             line = text[: exc.start].count(b"\n") + 1
             raise YamlProblem(line, "not UTF-8 text") from None
+        text = decoded
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:

@@ -1,0 +1,160 @@
+"""The questionnaires the app runs: loaded from a folder, checked, and registered by version.
+
+A questionnaire's version and content hash are recorded the first time the app loads it. Loading
+changed content under a version already recorded is refused, so answers stored against a version
+are never reinterpreted by a different text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import utcnow
+from app.domain.questionnaire import Problem, Questionnaire, QuestionnaireError, load_questionnaire
+from app.errors import SurveyError
+from app.store.models import QuestionnaireVersion
+
+ENV_DIR = "SURVEY_QUESTIONNAIRES"
+
+
+def bundled_dir() -> Path:
+    """The questionnaires shipped with the app: the source checkout's folder, or the wheel's copy."""
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package.parent / "questionnaires", package / "_bundled" / "questionnaires"):
+        if candidate.is_dir():
+            return candidate
+    raise SurveyError(f"the bundled questionnaires folder is missing (looked beside {package})")
+
+
+def questionnaire_dir(override: str | Path | None = None) -> Path:
+    """--questionnaires, else $SURVEY_QUESTIONNAIRES, else the bundled folder."""
+    chosen = override or os.environ.get(ENV_DIR)
+    if chosen:
+        path = Path(chosen)
+        if not path.is_dir():
+            raise SurveyError(f"{path}: questionnaire folder not found")
+        return path
+    return bundled_dir()
+
+
+@dataclass
+class Catalogue:
+    """Every survey the app offers, by id, with the file each came from."""
+
+    questionnaires: dict[str, Questionnaire] = field(default_factory=dict)
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def get(self, survey: str) -> Questionnaire:
+        try:
+            return self.questionnaires[survey]
+        except KeyError:
+            known = ", ".join(sorted(self.questionnaires)) or "none"
+            raise SurveyError(f"unknown survey '{survey}' (known: {known})") from None
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.questionnaires[k] for k in sorted(self.questionnaires))
+
+    def __len__(self) -> int:
+        return len(self.questionnaires)
+
+    def __contains__(self, survey: object) -> bool:
+        return survey in self.questionnaires
+
+
+def check_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Questionnaire]], list[Problem]]:
+    """Load every file, collecting all problems (including the same survey id in two files)."""
+    loaded: list[tuple[Path, Questionnaire]] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            questionnaire = load_questionnaire(path)
+        except QuestionnaireError as exc:
+            problems.extend(exc.problems)
+            continue
+        if questionnaire.id in seen:
+            message = f"survey id '{questionnaire.id}' is also used by {seen[questionnaire.id]}"
+            problems.append(Problem(file=str(path), line=1, message=message))
+            continue
+        seen[questionnaire.id] = path
+        loaded.append((path, questionnaire))
+    return loaded, problems
+
+
+def load_catalogue(folder: Path) -> Catalogue:
+    """Load all *.yaml files of a folder; any invalid file stops the load with all its problems."""
+    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+    loaded, problems = check_files(paths)
+    if problems:
+        raise QuestionnaireError(problems)
+    catalogue = Catalogue()
+    for path, questionnaire in loaded:
+        catalogue.questionnaires[questionnaire.id] = questionnaire
+        catalogue.files[questionnaire.id] = path
+    return catalogue
+
+
+class QuestionnaireVersionError(SurveyError):
+    """Content changed without a new version, or an older version than one in use."""
+
+
+def register(session: Session, catalogue: Catalogue) -> list[str]:
+    """Record each questionnaire's version and hash; refuse changed content under an old version.
+
+    Returns the surveys whose version was recorded for the first time.
+    """
+    new: list[str] = []
+    problems: list[str] = []
+    for questionnaire in catalogue:
+        digest = questionnaire.content_hash()
+        rows = session.scalars(
+            select(QuestionnaireVersion).where(QuestionnaireVersion.survey == questionnaire.id)
+        ).all()
+        by_version = {row.version: row for row in rows}
+        where = catalogue.files.get(questionnaire.id, questionnaire.id)
+        existing = by_version.get(questionnaire.version)
+        if existing is not None:
+            if existing.content_hash != digest:
+                problems.append(
+                    f"{where}: questionnaire '{questionnaire.id}' version {questionnaire.version} has changed"
+                    " since it was first used; raise its version to record the new content"
+                )
+            continue
+        newest = max(by_version, default=0)
+        if questionnaire.version < newest:
+            problems.append(
+                f"{where}: questionnaire '{questionnaire.id}' is version {questionnaire.version}, older than"
+                f" version {newest} already in use"
+            )
+            continue
+        session.add(
+            QuestionnaireVersion(
+                survey=questionnaire.id,
+                version=questionnaire.version,
+                content_hash=digest,
+                content=questionnaire.canonical_json(),
+                loaded_at=utcnow(),
+            )
+        )
+        new.append(questionnaire.id)
+    if problems:
+        raise QuestionnaireVersionError("\n".join(problems))
+    return new
+
+
+def stored_questionnaire(session: Session, survey: str, version: int) -> Questionnaire:
+    """The questionnaire exactly as it was when `version` was first used (for old interviews)."""
+    row = session.scalar(
+        select(QuestionnaireVersion).where(
+            QuestionnaireVersion.survey == survey, QuestionnaireVersion.version == version
+        )
+    )
+    if row is None:
+        raise SurveyError(f"questionnaire '{survey}' version {version} is not recorded in this database")
+    return Questionnaire.model_validate_json(row.content)

@@ -1,0 +1,141 @@
+"""Staff accounts: adding people with a role, and signing in."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import utcnow
+from app.domain.permissions import Actor, Permission, Role, require
+from app.errors import SurveyError
+from app.store.models import AuditEvent, Staff
+
+USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,63}$")
+MIN_PASSWORD = 10
+#: After this many wrong passwords in a row, sign-in waits LOCKOUT before trying again.
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=5)
+
+_hasher = PasswordHasher()
+
+
+class StaffError(SurveyError):
+    """A staff account could not be created or used."""
+
+
+class SignInError(SurveyError):
+    """Wrong name or password, or the account is locked for a while."""
+
+
+@dataclass(frozen=True)
+class StaffRecord:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    active: bool
+
+    def actor(self) -> Actor:
+        return Actor(staff_id=self.id, username=self.username, role=self.role)
+
+
+def _record(row: Staff) -> StaffRecord:
+    return StaffRecord(
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        role=Role(row.role),
+        active=row.active,
+    )
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower())
+    except ValueError:
+        raise StaffError(f"unknown role '{text}'; use one of {', '.join(r.value for r in Role)}") from None
+
+
+def add_staff(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    role: Role,
+    password: str,
+    display_name: str | None = None,
+) -> StaffRecord:
+    require(actor, Permission.MANAGE_STAFF)
+    username = username.strip().lower()
+    if not USERNAME.match(username):
+        raise StaffError(
+            f"'{username}' is not a valid user name (2-64 characters: letters, digits, '.', '_' or '-',"
+            " starting with a letter)"
+        )
+    if len(password) < MIN_PASSWORD:
+        raise StaffError(f"the password must be at least {MIN_PASSWORD} characters")
+    if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
+        raise StaffError(f"user '{username}' already exists")
+    row = Staff(
+        username=username,
+        display_name=(display_name or username).strip(),
+        role=role.value,
+        password_hash=_hasher.hash(password),
+        active=True,
+        failed_logins=0,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            staff_id=actor.staff_id,
+            action="staff_added",
+            entity="staff",
+            entity_id=str(row.id),
+            detail=f'{{"role": "{role.value}"}}',
+        )
+    )
+    return _record(row)
+
+
+def list_staff(session: Session) -> list[StaffRecord]:
+    return [_record(row) for row in session.scalars(select(Staff).order_by(Staff.username))]
+
+
+def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> StaffRecord:
+    """Check a password; count failures and lock the account for a while after too many."""
+    now = now or utcnow()
+    row = session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
+    if row is None or not row.active:
+        _hasher.hash(password)  # the same work whether or not the name exists
+        raise SignInError("wrong user name or password")
+    if row.locked_until is not None and row.locked_until > now:
+        wait = int((row.locked_until - now).total_seconds() // 60) + 1
+        raise SignInError(f"too many wrong passwords: try again in {wait} minute{'s' if wait > 1 else ''}")
+    try:
+        _hasher.verify(row.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        row.failed_logins += 1
+        if row.failed_logins >= MAX_FAILURES:
+            row.locked_until = now + LOCKOUT
+            row.failed_logins = 0
+        session.add(
+            AuditEvent(
+                at=now, staff_id=row.id, action="sign_in_failed", entity="staff", entity_id=str(row.id)
+            )
+        )
+        raise SignInError("wrong user name or password") from None
+    row.failed_logins = 0
+    row.locked_until = None
+    if _hasher.check_needs_rehash(row.password_hash):
+        row.password_hash = _hasher.hash(password)
+    session.add(AuditEvent(at=now, staff_id=row.id, action="sign_in", entity="staff", entity_id=str(row.id)))
+    return _record(row)

@@ -1,0 +1,1 @@
+"""The Textual app: screens call services in workers, never SQL."""
