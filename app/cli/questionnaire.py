@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from app.cli.common import Format, cli, options, out, print_rows
 from app.errors import SurveyError
@@ -79,18 +80,21 @@ def questionnaire_show(
     if format is ShowFormat.json:
         print(json.dumps(questionnaire.to_public_dict(), indent=2, ensure_ascii=False))
         return
-    out.print(f"[bold]{questionnaire.title}[/bold]  ({questionnaire.id}, version {questionnaire.version})")
+    out.print(
+        f"[bold]{escape(questionnaire.title)}[/bold]  ({questionnaire.id}, version {questionnaire.version})"
+    )
     number = 0
     for section in questionnaire.sections:
-        out.print(f"\n[bold underline]{section.title}[/]")
+        out.print(f"\n[bold underline]{escape(section.title)}[/]")
         for question in section.questions:
             number += 1
             routed = (
                 "  [dim](routed)[/dim]" if question.ask_if is not None or section.ask_if is not None else ""
             )
-            out.print(f"{number:>3}. [bold]{question.id}[/bold] [{getattr(question, 'type', '')}]{routed}")
+            kind = escape(f"[{getattr(question, 'type', '')}]")
+            out.print(f"{number:>3}. [bold]{question.id}[/bold] {kind}{routed}")
             out.print(f"     {question.text}", markup=False)
             if question.instruction:
-                out.print(f"     [italic]Caller: {question.instruction}[/italic]")
+                out.print(f"     [italic]Caller: {escape(question.instruction)}[/italic]")
             for option in question.options():
                 out.print(f"       {option.code:>2}  {option.label}", markup=False)

@@ -36,6 +36,7 @@ from app.domain.questionnaire import (
     QuestionBase,
     Questionnaire,
     Section,
+    Statement,
     StopRule,
     TextQuestion,
 )
@@ -326,6 +327,8 @@ class Engine:
             return Answer(value=_validate_date(question, answer.value))
         if isinstance(question, TextQuestion):
             return Answer(value=_validate_text(question, answer.value, required=question.required))
+        if isinstance(question, Statement):
+            raise AnswerError("a statement is read out; it takes no answer")
         raise AnswerError("unsupported question")  # pragma: no cover - every type is handled above
 
     def _validate_choices(self, question: MultipleChoice, value: Value | None) -> tuple[int, ...]:

@@ -278,6 +278,19 @@ class DateQuestion(QuestionBase):
     allow_future: bool = False
 
 
+class Statement(QuestionBase):
+    """Read out, no answer: an introduction, a closing script. Stored as a blank answer once read."""
+
+    type: Literal["statement"]
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _not_required(self) -> Statement:
+        if self.required or self.dont_know or self.refused:
+            raise ValueError("a statement has no answer: required, dont_know and refused do not apply")
+        return self
+
+
 class TextQuestion(QuestionBase):
     type: Literal["text"]
     max_length: int = Field(default=4000, ge=1, le=100_000)
@@ -285,10 +298,19 @@ class TextQuestion(QuestionBase):
 
 
 Question = Annotated[
-    SingleChoice | MultipleChoice | Scale | YesNo | NumberQuestion | DateQuestion | TextQuestion,
+    SingleChoice | MultipleChoice | Scale | YesNo | NumberQuestion | DateQuestion | TextQuestion | Statement,
     Field(discriminator="type"),
 ]
-QUESTION_TYPES = ("single_choice", "multiple_choice", "scale", "yes_no", "number", "date", "text")
+QUESTION_TYPES = (
+    "single_choice",
+    "multiple_choice",
+    "scale",
+    "yes_no",
+    "number",
+    "date",
+    "text",
+    "statement",
+)
 
 
 class Section(Strict):
@@ -552,9 +574,14 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
             if len(codes) != len(set(codes)):
                 problems.append(((*q_loc, "options"), f"question '{question.id}' has duplicate option codes"))
             problems += _text_problems(question.text, (*q_loc, "text"), seen_questions)
+            if question.instruction:
+                problems += _text_problems(question.instruction, (*q_loc, "instruction"), seen_questions)
             for r_index, rule in enumerate(question.stop_if):
                 r_loc: Path_ = (*q_loc, "stop_if", r_index, "if")
                 problems += _condition_problems(rule.if_, r_loc, seen_questions, question)
+                if rule.say:
+                    with_self = {**seen_questions, question.id: question}
+                    problems += _text_problems(rule.say, (*q_loc, "stop_if", r_index, "say"), with_self)
             seen_questions[question.id] = question
             locations[question.id] = q_loc
 

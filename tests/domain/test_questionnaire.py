@@ -217,3 +217,29 @@ def test_public_json_lists_options_with_specials() -> None:
             "neutral": [4],
         }
     ]
+
+
+def test_statement_is_read_out_and_takes_no_answer(tmp_path: Path) -> None:
+    from app.domain.engine import Answer, AnswerError, Engine
+
+    text = EXAMPLE.replace(
+        "  - id: service\n    title: The service\n    questions:\n",
+        "  - id: service\n    title: The service\n    questions:\n"
+        "      - id: intro\n        type: statement\n        text: I'm calling from the Research Bureau.\n",
+    )
+    q = parse_questionnaire(text)
+    engine = Engine(q)
+    intro = q.question("intro")
+    assert engine.parse(intro, "") == Answer()
+    with pytest.raises(AnswerError):
+        engine.validate(intro, Answer(code=1))
+    (problem,) = problems_of(
+        text.replace("type: statement\n", "type: statement\n        required: true\n"), tmp_path
+    )
+    assert "a statement has no answer" in problem
+
+
+def test_piping_is_checked_in_instructions_and_say(tmp_path: Path) -> None:
+    text = EXAMPLE.replace("say: That's fine.", "say: That's fine {sample.address}.")
+    (problem,) = problems_of(text, tmp_path)
+    assert "unknown placeholder {sample.address}" in problem
