@@ -1,0 +1,1 @@
+"""Storage: SQLAlchemy models, engines and sessions, and Alembic migrations."""

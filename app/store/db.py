@@ -1,0 +1,208 @@
+"""Engines, sessions and connection checks: the one place that knows SQLite from PostgreSQL."""
+
+import logging
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.errors import SurveyError
+
+log = logging.getLogger(__name__)
+
+DATABASE_URL_ENV = "SURVEY_DATABASE_URL"
+
+# Execution option: a transaction that only reads. On SQLite it begins DEFERRED instead of IMMEDIATE,
+# so long reads (reports, exports, lists on screen) never hold the one write lock.
+READ_ONLY = "survey_read_only"
+
+# SQLite settings for every new connection. busy_timeout comes first so that switching a new file to
+# WAL waits for other connections instead of failing. synchronous=FULL: a committed answer survives a
+# power cut, not only a crash of the program.
+_SQLITE_PRAGMAS = (
+    "PRAGMA busy_timeout=10000",
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+)
+
+# Key of the PostgreSQL advisory lock that makes concurrent migrations (two app starts) take turns.
+_MIGRATION_LOCK_KEY = int.from_bytes(b"surveydb", "big")
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
+_SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+_SQLITE_SCHEMES = {"sqlite", "sqlite+pysqlite"}
+
+
+class DatabaseError(SurveyError):
+    """The database cannot be named, opened, reached or migrated."""
+
+
+def default_database_url() -> str:
+    """SURVEY_DATABASE_URL, else a SQLite file in the user's data directory (created if missing)."""
+    configured = os.environ.get(DATABASE_URL_ENV, "").strip()
+    if configured:
+        return configured
+    data_dir = Path(platformdirs.user_data_dir("survey", appauthor=False))
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the data directory {data_dir}: {exc.strerror or exc}") from exc
+    return URL.create("sqlite", database=str(data_dir / "survey.db")).render_as_string(hide_password=False)
+
+
+def normalise_url(url: str) -> str:
+    """A URL SQLAlchemy can use: PostgreSQL through psycopg 3, a bare path as a SQLite file."""
+    raw = url.strip()
+    if not raw:
+        raise DatabaseError("no database URL given")
+    scheme = _SCHEME.match(raw)
+    if scheme is None:
+        if _SCHEME_WITHOUT_SLASHES.match(raw):
+            raise DatabaseError(f"malformed database URL {_redact(raw)}: expected SCHEME://...")
+        path = Path(raw).expanduser().absolute()
+        return URL.create("sqlite", database=str(path)).render_as_string(hide_password=False)
+    name = scheme.group(1).lower()
+    if name not in _POSTGRES_SCHEMES | _SQLITE_SCHEMES:
+        raise DatabaseError(
+            f"unsupported database URL scheme {name!r}: use sqlite:///PATH or postgresql://USER@HOST/DATABASE"
+        )
+    if name in _POSTGRES_SCHEMES:
+        # make_url does not know the old "postgres" name; swap the scheme before parsing.
+        raw = "postgresql+psycopg://" + raw[scheme.end() :]
+    try:
+        parsed = make_url(raw)
+        parsed.port  # noqa: B018 - a non-numeric port fails here, not at connect time
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseError(f"malformed database URL {_redact(raw)}") from exc
+    if name in _SQLITE_SCHEMES:
+        parsed = parsed.set(drivername=name)
+    return parsed.render_as_string(hide_password=False)
+
+
+def redact_url(url: str | URL) -> str:
+    """The URL without its password, for messages and logs."""
+    parsed = make_url(url) if isinstance(url, str) else url
+    # URL.set(password=None) means "leave it"; URL is a NamedTuple, so replace the field itself.
+    return parsed._replace(password=None).render_as_string(hide_password=False)
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    """An Engine for a SQLite file or a PostgreSQL database; keyword arguments go to create_engine."""
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, **kw)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    kw.setdefault("pool_pre_ping", True)
+    connect_args = dict(kw.pop("connect_args", {}))
+    # A firewalled host must give a one-line error, not hang the CLI for minutes.
+    for name, value in (("connect_timeout", 10), ("application_name", "survey")):
+        if name not in parsed.query:
+            connect_args.setdefault(name, value)
+    return create_engine(parsed, connect_args=connect_args, **kw)
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # sqlite3 (Python < 3.12) starts transactions itself, late and never for SELECT or DDL; turning that
+    # off lets the "begin" hook below emit BEGIN, as SQLAlchemy's SQLite docs recommend.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(pragma)
+        (mode,) = cursor.execute("PRAGMA journal_mode").fetchone()
+    finally:
+        cursor.close()
+    if mode.lower() not in ("wal", "memory"):
+        log.warning("SQLite could not use WAL here (journal_mode is %s): readers will wait for writers", mode)
+
+
+def _sqlite_on_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN, where busy_timeout applies, so concurrent writers queue.
+    # A DEFERRED transaction that reads and then writes fails at once with "database is locked" when
+    # another connection wrote in between, whatever the busy timeout.
+    if conn.get_execution_options().get(READ_ONLY):
+        conn.exec_driver_sql("BEGIN DEFERRED")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """Sessions that keep loaded values after commit; read_only ones never take SQLite's write lock."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def check_connection(engine: Engine) -> None:
+    """Open the database once, so a bad URL or a server that is down gives one clear line."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            conn.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        raise DatabaseError(f"cannot open database {redact_url(engine.url)}: {_reason(exc)}") from exc
+
+
+@contextmanager
+def schema_change(engine: Engine) -> Iterator[Connection]:
+    """One connection and one transaction for changing the schema (used by the migrations).
+
+    SQLite: foreign keys are off meanwhile, because Alembic's batch mode rebuilds a table by dropping
+    the old one, and with foreign keys on that DROP deletes the answers of every interview (ON DELETE
+    CASCADE); they are checked before commit instead. PostgreSQL: an advisory lock makes two programs
+    that start at once migrate one after the other.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_pragma_outside_transaction(conn, "PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK_KEY})
+                yield conn
+                if sqlite:
+                    _check_sqlite_foreign_keys(conn)
+        finally:
+            if sqlite:
+                try:
+                    _sqlite_pragma_outside_transaction(conn, "PRAGMA foreign_keys=ON")
+                except Exception:
+                    conn.invalidate()  # never return a connection without foreign keys to the pool
+                    raise
+
+
+def _sqlite_pragma_outside_transaction(conn: Connection, pragma: str) -> None:
+    # PRAGMA foreign_keys is ignored inside a transaction, and SQLAlchemy would begin one; the DBAPI
+    # connection is in autocommit mode (see _sqlite_on_connect), so run it there.
+    conn.connection.driver_connection.execute(pragma)  # type: ignore[union-attr]
+
+
+def _check_sqlite_foreign_keys(conn: Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({f"{row[0]} -> {row[2]}" for row in broken})
+        raise DatabaseError(
+            f"schema change left {len(broken)} rows with broken foreign keys: {', '.join(tables)}"
+        )
+
+
+def _reason(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    return "; ".join(lines) or type(cause).__name__
+
+
+def _redact(raw: str) -> str:
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", raw)
