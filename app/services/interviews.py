@@ -7,6 +7,7 @@ rebuilt from the stored answers each time, so a crash loses nothing and resuming
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,7 +18,7 @@ from app.clock import utcnow
 from app.domain.dispositions import Outcome
 from app.domain.engine import Answer, Engine, render_text
 from app.domain.permissions import Actor, Permission, require
-from app.domain.questionnaire import QuestionBase, Questionnaire, StopOutcome
+from app.domain.questionnaire import Questionnaire, StopOutcome
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.store.models import Answer as AnswerRow
@@ -329,14 +330,12 @@ def resumable_interview(session: Session, actor: Actor) -> int | None:
     )
 
 
-def read_out(
-    state: InterviewState, question: QuestionBase, sample: dict[str, object], caller_name: str
-) -> str:
-    """The question's text with sample fields, the caller's name and earlier answers inserted."""
+def read_out(state: InterviewState, text: str, sample: Mapping[str, object], caller_name: str) -> str:
+    """Text with sample fields, the caller's name and earlier answers inserted."""
     first = caller_name.split()[0] if caller_name else ""
     return render_text(
         state.questionnaire,
-        question.text,
+        text,
         sample=sample,
         caller={"name": caller_name, "first_name": first},
         answers=state.answers,

@@ -1,0 +1,1 @@
+"""Reusable widgets: attributes down, messages up."""
