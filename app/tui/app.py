@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from app.errors import SurveyError
@@ -60,19 +61,70 @@ class SurveyApp(App[None]):
     SUB_TITLE = "Research Bureau"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True, show=False)]
+    BINDINGS = [
+        Binding("ctrl+x", "quick_exit", "QUICK EXIT", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
+    ]
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
         self.runtime = runtime
         self.user: StaffRecord | None = None
         self.writes = WriteQueue()
+        self._success_handlers: dict[Worker[Any], Callable[[Any], None]] = {}
         self._failure_handlers: dict[Worker[Any], Callable[[BaseException], None]] = {}
 
     def on_mount(self) -> None:
         from app.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+
+    # ------------------------------------------------------------ quick exit
+
+    def _call_screen(self) -> Screen[Any] | None:
+        """The screen of the call in progress (screening, dialling or interview), if any."""
+        from app.tui.screens.dial import DialScreen
+        from app.tui.screens.interview import InterviewScreen
+        from app.tui.screens.screening import ScreeningScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, InterviewScreen | DialScreen | ScreeningScreen):
+                return screen
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "quick_exit":
+            return self._call_screen() is not None
+        return True
+
+    def action_quick_exit(self) -> None:
+        """Clear everything identifying from the screen at once, then save and end the call."""
+        from app.services import calls
+        from app.tui.screens.home import HomeScreen
+
+        screen = self._call_screen()
+        if screen is None or self.user is None:
+            return
+        attempt_id = getattr(screen, "attempt_id", None)
+        state = getattr(screen, "state", None)
+        interview_id = state.interview_id if state is not None else None
+        if state is not None:
+            attempt_id = screen.call.attempt_id
+        while not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 2:
+            self.pop_screen()
+        actor = self.user.actor()
+        catalogue = self.runtime.catalogue
+
+        def ended(result: calls.CallEnded | None) -> None:
+            what = result.outcome.value.replace("_", " ") if result else "nothing to record"
+            self.notify(f"Call ended ({what}). Everything said was saved.", title="Quick exit", timeout=6)
+
+        self.db(
+            lambda session: calls.quick_exit(
+                session, actor, catalogue, attempt_id=attempt_id, interview_id=interview_id
+            ),
+            ended,
+        )
 
     # ------------------------------------------------------------ database work
 
@@ -107,13 +159,13 @@ class SurveyApp(App[None]):
             finally:
                 if ticket is not None:
                     self.writes.done(ticket)
-            if then is not None:
-                self.call_from_thread(then, result)
             return result
 
         worker: Worker[T] = self.run_worker(
             run, thread=True, group=group, exclusive=exclusive and not write, exit_on_error=False
         )
+        if then is not None:
+            self._success_handlers[worker] = then
         if failed is not None:
             self._failure_handlers[worker] = failed
         return worker
@@ -123,9 +175,13 @@ class SurveyApp(App[None]):
         worker = event.worker
         if event.state in (WorkerState.SUCCESS, WorkerState.CANCELLED):
             self._failure_handlers.pop(worker, None)
+            then = self._success_handlers.pop(worker, None)
+            if then is not None and event.state is WorkerState.SUCCESS:
+                then(worker.result)
             return
         if event.state is not WorkerState.ERROR:
             return
+        self._success_handlers.pop(worker, None)
         error = worker.error
         handler = self._failure_handlers.pop(worker, None)
         if isinstance(error, SurveyError):

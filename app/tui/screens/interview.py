@@ -89,15 +89,15 @@ class InterviewScreen(Screen[None]):
                 yield Static("", id="notice", classes="muted")
         yield Footer()
 
-    def on_mount(self) -> None:
+    async def on_mount(self) -> None:
         self.sub_title = self.state.questionnaire.title
-        self.show_question(self.shown)
+        await self.show_question(self.shown)
 
     @property
     def question(self) -> QuestionBase | None:
         return self.state.questionnaire.question(self.shown) if self.shown else None
 
-    def show_question(self, question_id: str | None, notice: str = "") -> None:
+    async def show_question(self, question_id: str | None, notice: str = "") -> None:
         self.shown = question_id
         self.saving = False
         self.shown_at = time.monotonic()
@@ -119,24 +119,28 @@ class InterviewScreen(Screen[None]):
         )
         instruction = self.query_one("#instruction", Static)
         if question.instruction:
-            instruction.update(Text("Caller: " + self._render(question.instruction)))
+            instruction.update(Text("Caller: " + self._pipe(question.instruction)))
             instruction.display = True
         else:
             instruction.display = False
         readout = self.query_one("#readout", Static)
         readout.border_title = "READ OUT"
-        readout.update(Text(self._render(question.text)))
+        readout.update(Text(self._pipe(question.text)))
         area = self.query_one("#answer", Vertical)
-        area.remove_children()
+        await area.remove_children()
         existing = self.state.answers.get(question.id)
         widget = self._answer_widget(question, existing)
-        area.mount(widget)
+        await area.mount(widget)
         if question.id in self.pending_note or question.id in self.state.notes:
             note = self.pending_note.get(question.id) or self.state.notes.get(question.id, "")
-            area.mount(Static(Text(f"Note: {note}"), classes="muted"))
-        self.call_after_refresh(widget.focus)
+            await area.mount(Static(Text(f"Note: {note}"), classes="muted"))
+        widget.focus()
 
-    def _render(self, text: str) -> str:
+    async def _show_and_time(self, question_id: str | None, notice: str, started: float) -> None:
+        await self.show_question(question_id, notice)
+        self.latencies.append(time.monotonic() - started)
+
+    def _pipe(self, text: str) -> str:
         caller = getattr(self.app, "user", None)
         return interviews.read_out(self.state, text, self.call.sample, caller.display_name if caller else "")
 
@@ -227,8 +231,7 @@ class InterviewScreen(Screen[None]):
             if state.discarded:
                 labels = ", ".join(state.questionnaire.question(d).short_label() for d in state.discarded)
                 notice = f"Answers no longer needed after this change were removed: {labels}"
-            self.show_question(following, notice)
-            self.latencies.append(time.monotonic() - started)
+            self.call_later(self._show_and_time, following, notice, started)
 
         def failed(error: BaseException) -> None:
             self.saving = False
@@ -251,7 +254,9 @@ class InterviewScreen(Screen[None]):
         if previous is None:
             self.notify("This is the first question.", timeout=3)
             return
-        self.show_question(previous, "Going back: change the answer, or press Enter to keep it.")
+        self.call_later(
+            self.show_question, previous, "Going back: change the answer, or press Enter to keep it."
+        )
 
     def action_note(self) -> None:
         from app.tui.screens.dialogs import TextPrompt

@@ -1,0 +1,310 @@
+"""One call, as the caller's screens live it: screening, dialling, the outcome, the interview's end.
+
+These use cases combine the case rules (app.services.cases) with the interview rules
+(app.services.interviews) so that a screen makes one call per step, in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.clock import today, utcnow
+from app.domain.dispositions import SCREENED_OUT, Outcome
+from app.domain.eligibility import CallerCheck, SampleFields, screen
+from app.domain.permissions import Actor
+from app.domain.questionnaire import ExclusionReason
+from app.errors import SurveyError
+from app.services import cases, interviews
+from app.services.catalogue import Catalogue
+from app.store.models import Attempt, AuditEvent, Case, Interview, ScreeningDecision
+
+
+@dataclass(frozen=True)
+class Number:
+    label: str  # "Main" or "Alternative"
+    e164: str
+    display: str  # as dialled in the UK: 020 7946 0123
+
+
+@dataclass(frozen=True)
+class AutomaticDecision:
+    reason: str
+    excluded: bool
+    explanation: str
+
+
+@dataclass(frozen=True)
+class ScreeningView:
+    """What the screening screen shows for the case a caller holds (personal data: that caller only)."""
+
+    case_id: int
+    survey: str
+    survey_title: str
+    victim_name: str
+    crime_ref: str
+    report_date: date
+    division: str
+    district: str
+    risk_level: str | None
+    attempt_count: int
+    max_attempts: int
+    disposition: str
+    decisions: tuple[AutomaticDecision, ...]
+    checks: tuple[CallerCheck, ...]
+    excluded_reason: str | None  # decided automatically today (e.g. still under 16)
+    numbers: tuple[Number, ...]
+    leave_voicemail: bool
+    voicemail_message: str | None
+    open_attempt_id: int | None
+    sample: dict[str, object]  # for piping into read-out text
+
+
+class ScreeningError(SurveyError):
+    """Screening answers that do not match the case's checks."""
+
+
+def _display_number(e164: str) -> str:
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, "GB"), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def _fields(case: Case) -> SampleFields:
+    return SampleFields(
+        report_date=case.report_date,
+        date_of_birth=case.date_of_birth,
+        opted_out=case.opted_out,
+        vulnerable=case.vulnerable,
+        nfa_requested=case.nfa_requested,
+        not_cooperating=case.not_cooperating,
+    )
+
+
+def sample_fields(case: Case) -> dict[str, object]:
+    """Fields that read-out text may insert ({sample.first_name} and so on)."""
+    name = case.victim_name or ""
+    return {
+        "first_name": name.split()[0] if name else "",
+        "victim_name": name,
+        "report_date": case.report_date,
+        "division": case.division,
+        "district": case.district,
+    }
+
+
+def screening_for(session: Session, actor: Actor, catalogue: Catalogue, case_id: int) -> ScreeningView:
+    """The screening screen's content; only for the caller holding the case (the view is audited)."""
+    case = cases._held_case(session, actor, case_id)
+    questionnaire = catalogue.get(case.survey)
+    result = screen(questionnaire, _fields(case), today())
+    disposition = cases.case_disposition(session, case_id)
+    numbers = [Number("Main", case.phone, _display_number(case.phone))] if case.phone else []
+    if case.alt_phone:
+        numbers.append(Number("Alternative", case.alt_phone, _display_number(case.alt_phone)))
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            staff_id=actor.staff_id,
+            action="personal_data_viewed",
+            entity="case",
+            entity_id=str(case_id),
+            detail=json.dumps({"screen": "screening"}),
+        )
+    )
+    return ScreeningView(
+        case_id=case.id,
+        survey=case.survey,
+        survey_title=questionnaire.title,
+        victim_name=case.victim_name or "",
+        crime_ref=case.crime_ref,
+        report_date=case.report_date,
+        division=case.division,
+        district=case.district,
+        risk_level=case.risk_level,
+        attempt_count=case.attempt_count,
+        max_attempts=questionnaire.calls.max_attempts,
+        disposition=str(disposition) if disposition else "",
+        decisions=tuple(
+            AutomaticDecision(d.reason.value, d.excluded, d.explanation) for d in result.decisions
+        ),
+        checks=result.caller_checks,
+        excluded_reason=result.exclusion_reason.value if result.exclusion_reason else None,
+        numbers=tuple(numbers),
+        leave_voicemail=questionnaire.calls.leave_voicemail,
+        voicemail_message=questionnaire.calls.voicemail_message,
+        open_attempt_id=cases._open_attempt_id(session, case_id),
+        sample=sample_fields(case),
+    )
+
+
+def record_screening(
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    case_id: int,
+    answers: Mapping[str, bool],
+) -> str | None:
+    """Record the caller's answers to the checks; close the case if one excludes it.
+
+    Returns the exclusion reason, or None when the case may be dialled.
+    """
+    case = cases._held_case(session, actor, case_id)
+    questionnaire = catalogue.get(case.survey)
+    result = screen(questionnaire, _fields(case), today())
+    now = utcnow()
+    expected = {check.reason.value: check for check in result.caller_checks}
+    missing = sorted(set(expected) - set(answers))
+    if missing:
+        raise ScreeningError(f"answer every check first ({', '.join(missing)})")
+    excluded: str | None = result.exclusion_reason.value if result.exclusion_reason else None
+    for reason, check in expected.items():
+        excludes = check.excludes(answers[reason])
+        session.add(
+            ScreeningDecision(
+                case_id=case_id,
+                reason=reason,
+                excluded=excludes,
+                decided_by="staff",
+                staff_id=actor.staff_id,
+                decided_at=now,
+                note=check.question,
+            )
+        )
+        if excludes and excluded is None:
+            excluded = reason
+    for decision in result.decisions:
+        if decision.excluded:
+            session.add(
+                ScreeningDecision(
+                    case_id=case_id,
+                    reason=decision.reason.value,
+                    excluded=True,
+                    decided_by="automatic",
+                    decided_at=now,
+                    note=decision.note,
+                )
+            )
+    if excluded is not None:
+        cases._close(case, SCREENED_OUT, ExclusionReason(excluded).value, now)
+        cases._audit(session, actor.staff_id, "case_excluded", case_id, reason=excluded)
+    else:
+        case.last_activity_at = now
+    return excluded
+
+
+@dataclass(frozen=True)
+class CallEnded:
+    outcome: Outcome
+    partial: bool
+    state: cases.CaseState
+
+
+def end_interview_call(
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    interview_id: int,
+    *,
+    broken_off: bool = False,
+    appointment_at: datetime | None = None,
+    refusal_by: str | None = None,
+    note: str | None = None,
+) -> CallEnded:
+    """Close the interview and record the call's outcome on its attempt, in one transaction."""
+    state, outcome, partial = interviews.finish_interview(
+        session, actor, catalogue, interview_id, broken_off=broken_off
+    )
+    attempt_id = state.attempt_id
+    if attempt_id is None:
+        raise interviews.InterviewError("this interview has no call attempt to record")
+    ineligible_reason = None
+    if outcome is Outcome.INELIGIBLE:
+        stopped_at = state.engine.route(state.answers).stop
+        ineligible_reason = (
+            f"found ineligible at question {stopped_at.question_id}" if stopped_at else "found ineligible"
+        )
+    if outcome is Outcome.APPOINTMENT and appointment_at is None:
+        raise interviews.InterviewError("an appointment needs a date and time")
+    case_state = cases.finish_attempt(
+        session,
+        actor,
+        catalogue,
+        attempt_id,
+        outcome,
+        appointment_at=appointment_at if outcome is Outcome.APPOINTMENT else None,
+        refusal_by=refusal_by if outcome is Outcome.REFUSAL else None,
+        ineligible_reason=ineligible_reason,
+        partial=partial,
+        note=note,
+    )
+    return CallEnded(outcome=outcome, partial=partial, state=case_state)
+
+
+def quick_exit(
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    *,
+    attempt_id: int | None,
+    interview_id: int | None,
+) -> CallEnded | None:
+    """End the call at once, keeping every answer given.
+
+    During an interview: a break-off once the victim had started the questions proper, otherwise
+    unsafe to talk (the safety check or the identity check was as far as it got). Before anyone
+    answered: unsafe to talk. Returns None when there was nothing to record.
+    """
+    if interview_id is not None:
+        interview = session.get(Interview, interview_id)
+        if interview is not None and interview.status == interviews.IN_PROGRESS:
+            state = interviews.load_interview(session, actor, catalogue, interview_id)
+            opening = {q.id for q in state.questionnaire.sections[0].questions}
+            started = any(qid not in opening for qid in state.answers)
+            if started:
+                return end_interview_call(
+                    session, actor, catalogue, interview_id, broken_off=True, note="quick exit"
+                )
+            interviews.finish_interview(session, actor, catalogue, interview_id, broken_off=True)
+            attempt_id = attempt_id or state.attempt_id
+    if attempt_id is None:
+        return None
+    outcome_now = session.scalar(select(Attempt.outcome).where(Attempt.id == attempt_id))
+    if outcome_now is not None:
+        return None
+    case_state = cases.finish_attempt(
+        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note="quick exit"
+    )
+    return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=case_state)
+
+
+@dataclass(frozen=True)
+class Resumed:
+    state: interviews.InterviewState
+    sample: dict[str, object]
+
+
+def resume(session: Session, actor: Actor, catalogue: Catalogue, interview_id: int) -> Resumed:
+    """An interrupted interview with what its screen needs; the caller must still hold the case."""
+    state = interviews.load_interview(session, actor, catalogue, interview_id)
+    if state.case_id is None:
+        raise interviews.InterviewError("this interview has no case")
+    case = cases._held_case(session, actor, state.case_id)
+    case.last_activity_at = utcnow()
+    return Resumed(state=state, sample=sample_fields(case))
+
+
+def start_interview_call(
+    session: Session, actor: Actor, catalogue: Catalogue, case_id: int, attempt_id: int
+) -> interviews.InterviewState:
+    """Someone answered: begin (or carry on with) the case's interview under this attempt."""
+    return interviews.start_interview(session, actor, catalogue, case_id=case_id, attempt_id=attempt_id)

@@ -1,0 +1,204 @@
+"""The caller's home: today's counts, appointments, cases waiting, and "next case"."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from app.clock import LOCAL
+from app.domain.permissions import Permission, can
+from app.services import calls, cases, interviews, workload
+from app.services.workload import CallerSummary
+
+
+class HomeScreen(Screen[None]):
+    CSS_PATH = "home.tcss"
+    BINDINGS = [
+        Binding("n", "next_case", "Next case"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("a", "alerts", "Alerts"),
+        Binding("l", "call_log", "Call log"),
+        Binding("d", "dashboard", "Dashboard"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="home"):
+            yield Static("", id="alerts-banner", classes="banner-alert")
+            yield Static("", id="today", classes="title")
+            yield Static("Appointments", classes="heading")
+            yield DataTable(id="appointments", cursor_type="row", show_cursor=False)
+            yield Static("", id="waiting")
+            yield Static("", id="message", classes="muted")
+        yield Footer()
+
+    @property
+    def user(self):  # type: ignore[no-untyped-def]
+        return self.app.user  # type: ignore[attr-defined]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        user = self.app.user  # type: ignore[attr-defined]
+        if user is None:
+            return True
+        actor = user.actor()
+        if action == "next_case":
+            return can(actor, Permission.CALL_CASES)
+        if action == "alerts":
+            return can(actor, Permission.HANDLE_SAFEGUARDING)
+        if action == "call_log":
+            return can(actor, Permission.REVIEW_CALLS)
+        if action == "dashboard":
+            return can(actor, Permission.REPORT)
+        return True
+
+    def on_mount(self) -> None:
+        self.query_one("#alerts-banner", Static).display = False
+        table = self.query_one("#appointments", DataTable)
+        table.add_columns("When", "Survey", "Case")
+        self.action_refresh()
+        self.set_interval(20, self.action_refresh)
+        self._offer_resume()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    # ------------------------------------------------------------ data
+
+    def action_refresh(self) -> None:
+        actor = self.user.actor()
+        if can(actor, Permission.CALL_CASES):
+            self.app.db(  # type: ignore[attr-defined]
+                lambda session: workload.caller_summary(session, actor),
+                self._show,
+                write=False,
+                group="home",
+                exclusive=True,
+            )
+        else:
+            self.query_one("#today", Static).update(
+                Text(f"Signed in as {self.user.display_name} ({self.user.role.value}).")
+            )
+        if can(actor, Permission.HANDLE_SAFEGUARDING):
+            self.app.db(  # type: ignore[attr-defined]
+                lambda session: interviews.list_alerts(session, actor),
+                self._show_alerts,
+                write=False,
+                group="alerts",
+                exclusive=True,
+            )
+
+    def _show(self, summary: CallerSummary) -> None:
+        if not self.is_attached:
+            return
+        self.query_one("#today", Static).update(
+            Text(
+                f"Today: {summary.attempts_today} calls · {summary.contacts_today} contacts · "
+                f"{summary.completes_today} completed · {summary.refusals_today} refusals"
+            )
+        )
+        table = self.query_one("#appointments", DataTable)
+        table.clear()
+        for appointment in summary.appointments:
+            table.add_row(
+                appointment.at.astimezone(LOCAL).strftime("%a %d %b %H:%M"),
+                appointment.survey.replace("_", " "),
+                f"#{appointment.case_id}",
+            )
+        if not summary.appointments:
+            table.add_row("none booked", "", "")
+        waiting = ", ".join(
+            f"{survey.replace('_', ' ')} {n}" for survey, n in sorted(summary.waiting.items())
+        )
+        held = (
+            f"You hold case #{summary.held_case_id}: press n to carry on with it. "
+            if summary.held_case_id
+            else ""
+        )
+        self.query_one("#waiting", Static).update(
+            Text(
+                held
+                + (f"Waiting to be called now: {waiting}." if waiting else "No cases are waiting right now.")
+            )
+        )
+
+    def _show_alerts(self, alerts: list[interviews.AlertRecord]) -> None:
+        if not self.is_attached:
+            return
+        banner = self.query_one("#alerts-banner", Static)
+        banner.display = bool(alerts)
+        if alerts:
+            plural = "s" if len(alerts) > 1 else ""
+            banner.update(Text(f"{len(alerts)} open safeguarding alert{plural}: press a to act now"))
+
+    # ------------------------------------------------------------ actions
+
+    def action_next_case(self) -> None:
+        actor = self.user.actor()
+        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        self.query_one("#message", Static).update("Finding your next case…")
+
+        def allocate(session):  # type: ignore[no-untyped-def]
+            allocation = cases.next_case(session, actor, catalogue)
+            if allocation.case is None:
+                return allocation, None
+            return allocation, calls.screening_for(session, actor, catalogue, allocation.case.case_id)
+
+        self.app.db(allocate, self._allocated)  # type: ignore[attr-defined]
+
+    def _allocated(self, result: tuple[cases.Allocation, calls.ScreeningView | None]) -> None:
+        from app.tui.screens.screening import ScreeningScreen
+
+        allocation, view = result
+        message = self.query_one("#message", Static)
+        if view is None:
+            message.update(Text(f"No case to call: {allocation.reason}."))
+            return
+        message.update("")
+        self.app.push_screen(ScreeningScreen(view))
+
+    def _offer_resume(self) -> None:
+        actor = self.user.actor()
+        if not can(actor, Permission.CALL_CASES):
+            return
+        self.app.db(  # type: ignore[attr-defined]
+            lambda session: interviews.resumable_interview(session, actor), self._resume_found, write=False
+        )
+
+    def _resume_found(self, interview_id: int | None) -> None:
+        from app.tui.screens.dialogs import Confirm
+        from app.tui.screens.resume import resume_interview
+
+        if interview_id is None:
+            return
+
+        def chosen(resume: bool | None) -> None:
+            resume_interview(self, interview_id, resume=bool(resume))
+
+        self.app.push_screen(
+            Confirm(
+                "An interview you started was interrupted. Resume it at the question where it stopped?\n"
+                "(No: end it now as a break-off, keeping every answer.)",
+                yes="Resume",
+                no="End it",
+            ),
+            chosen,
+        )
+
+    def action_alerts(self) -> None:
+        from app.tui.screens.alerts import AlertsScreen
+
+        self.app.push_screen(AlertsScreen())
+
+    def action_call_log(self) -> None:
+        from app.tui.screens.call_log import CallLogScreen
+
+        self.app.push_screen(CallLogScreen())
+
+    def action_dashboard(self) -> None:
+        from app.tui.screens.dashboard import DashboardScreen
+
+        self.app.push_screen(DashboardScreen())

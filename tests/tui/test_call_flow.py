@@ -1,0 +1,59 @@
+"""A whole call through the real screens against a real SQLite file, for every bundled survey."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from app.services.runtime import Runtime
+from app.store.models import Answer as AnswerRow
+from app.store.models import Attempt, Case, Interview
+from app.tui.app import make_app
+from app.tui.screens.dial import DialScreen
+from app.tui.screens.home import HomeScreen
+from app.tui.screens.interview import InterviewScreen
+from app.tui.screens.screening import ScreeningScreen
+from tests.tui.conftest import add_case
+from tests.tui.helpers import answer_all, settle, sign_in
+
+SURVEYS = ["domestic_abuse", "rape", "hate_crime", "burglary"]
+
+
+@pytest.mark.parametrize("survey", SURVEYS)
+async def test_full_interview_by_key_presses(runtime: Runtime, survey: str) -> None:
+    case_id = add_case(runtime, survey)
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        assert isinstance(app.screen, HomeScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, ScreeningScreen), app.screen
+        await pilot.press(*["n"] * len(screen.view.checks), "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DialScreen)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("1", "enter")  # speaking to someone
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewScreen)
+        asked = await answer_all(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+
+    questionnaire = runtime.catalogue.get(survey)
+    with runtime.sessions() as session:
+        interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
+        assert interview is not None and interview.status == "completed"
+        assert interview.questionnaire_version == questionnaire.version
+        assert interview.questionnaire_hash == questionnaire.content_hash()
+        rows = {r.question_id: r for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))}
+        attempt = session.scalar(select(Attempt).where(Attempt.case_id == case_id))
+        case = session.get(Case, case_id)
+    assert list(rows) == asked or set(rows) == set(asked)
+    assert rows[asked[0]].code == 1  # identity: speaking to the victim
+    for measure in questionnaire.measures:
+        assert rows[measure.question].code == 1, measure.id
+    assert attempt is not None and attempt.outcome == "completed"
+    assert case is not None and case.status == "closed" and case.final_disposition == "1.1"

@@ -1,0 +1,36 @@
+"""Signing in through the real login screen."""
+
+from __future__ import annotations
+
+from textual.widgets import Static
+
+from app.services.runtime import Runtime
+from app.tui.app import make_app
+from tests.tui.conftest import PASSWORD
+
+
+async def sign_in(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.click("#username")
+    await pilot.press(*username, "enter", *password, "enter")
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_wrong_password_is_refused_with_a_message(runtime: Runtime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller", "not the password")
+        assert app.user is None
+        message = str(app.screen.query_one("#message", Static).render())
+        assert "wrong user name or password" in message.lower()
+        # an immediate second try is held back
+        await pilot.press(*"whatever", "enter")
+        await pilot.pause()
+        assert "wait" in str(app.screen.query_one("#message", Static).render()).lower()
+
+
+async def test_right_password_signs_in(runtime: Runtime) -> None:
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller", PASSWORD)
+        assert app.user is not None and app.user.username == "ccaller"
