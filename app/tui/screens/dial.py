@@ -16,6 +16,7 @@ from app.domain.questionnaire import Option
 from app.services import calls, cases
 from app.services.calls import ScreeningView
 from app.tui.widgets.options import OptionsView
+from app.tui.widgets.quick_exit import QuickExitBar
 
 #: What the caller can record after dialling, in the order the keys 1-9 pick them.
 OUTCOMES: list[tuple[str, str]] = [
@@ -66,6 +67,7 @@ class DialScreen(Screen[None]):
                 id="outcomes",
             )
             yield Static("", id="message", classes="error")
+        yield QuickExitBar()
         yield Footer()
 
     def _instruction(self) -> Text:

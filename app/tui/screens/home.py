@@ -15,6 +15,10 @@ from app.services import calls, cases, interviews, workload
 from app.services.workload import CallerSummary
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 class HomeScreen(Screen[None]):
     CSS_PATH = "home.tcss"
     BINDINGS = [
@@ -94,12 +98,13 @@ class HomeScreen(Screen[None]):
     def _show(self, summary: CallerSummary) -> None:
         if not self.is_attached:
             return
-        self.query_one("#today", Static).update(
-            Text(
-                f"Today: {summary.attempts_today} calls · {summary.contacts_today} contacts · "
-                f"{summary.completes_today} completed · {summary.refusals_today} refusals"
-            )
-        )
+        counts = [
+            _count(summary.attempts_today, "call"),
+            _count(summary.contacts_today, "contact"),
+            f"{summary.completes_today} completed",
+            _count(summary.refusals_today, "refusal"),
+        ]
+        self.query_one("#today", Static).update(Text("Today: " + " · ".join(counts)))
         table = self.query_one("#appointments", DataTable)
         table.clear()
         for appointment in summary.appointments:

@@ -31,6 +31,7 @@ from app.domain.questionnaire import (
 from app.services import interviews
 from app.services.interviews import InterviewState
 from app.tui.widgets.options import OptionsView
+from app.tui.widgets.quick_exit import QuickExitBar
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class InterviewScreen(Screen[None]):
                 yield Vertical(id="answer")
                 yield Static("", id="error", classes="error")
                 yield Static("", id="notice", classes="muted")
+        yield QuickExitBar()
         yield Footer()
 
     async def on_mount(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Footer, Header, Static
 
 from app.services import calls, cases
 from app.services.calls import ScreeningView
+from app.tui.widgets.quick_exit import QuickExitBar
 
 REASON_LABELS = {
     "opted_out": "unwilling to be surveyed",
@@ -69,6 +70,7 @@ class ScreeningScreen(Screen[None]):
                 yield Static("Confirm from the case notes before dialling (y / n)", classes="heading")
             yield Vertical(id="checks")
             yield Static("", id="message", classes="error")
+        yield QuickExitBar()
         yield Footer()
 
     def _decisions(self) -> Text:
