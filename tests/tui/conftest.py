@@ -34,7 +34,9 @@ def runtime(db_url: str, frozen_clock: datetime) -> Iterator[Runtime]:
             ("ssuper", Role.SUPERVISOR, "Sam Supervisor"),
             ("aanalyst", Role.ANALYST, "Ash Analyst"),
         ):
-            add_staff(session, Actor.system(), username=username, role=role, password=PASSWORD, display_name=name)
+            add_staff(
+                session, Actor.system(), username=username, role=role, password=PASSWORD, display_name=name
+            )
     yield rt
     rt.close()
 

@@ -48,7 +48,10 @@ async def test_full_interview_by_key_presses(runtime: Runtime, survey: str) -> N
         assert interview is not None and interview.status == "completed"
         assert interview.questionnaire_version == questionnaire.version
         assert interview.questionnaire_hash == questionnaire.content_hash()
-        rows = {r.question_id: r for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))}
+        rows = {
+            r.question_id: r
+            for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))
+        }
         attempt = session.scalar(select(Attempt).where(Attempt.case_id == case_id))
         case = session.get(Case, case_id)
     assert list(rows) == asked or set(rows) == set(asked)
