@@ -9,7 +9,6 @@ from textual.widgets import Static
 class QuickExitBar(Static):
     DEFAULT_CSS = """
     QuickExitBar {
-        dock: bottom;
         height: 1;
         background: $error;
         color: $text;
