@@ -43,7 +43,7 @@ def people(runtime: Runtime) -> dict[str, Actor]:
 
 
 def seed(runtime: Runtime, people: dict[str, Actor]) -> int:
-    """Alice: 3 calls on Monday (1 complete); Bob: 2 calls on Tuesday (1 refusal). Returns the interview id."""
+    """Alice: 3 calls on Monday (1 complete); Bob: 2 on Tuesday (1 refusal). Returns the interview id."""
     with runtime.sessions.begin() as session:
         case = Case(
             survey="burglary",
