@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: How often a supervisor's screen looks for new safeguarding alerts.
+ALERT_POLL_SECONDS = 5
+
 
 class WriteQueue:
     """Serialises database writes in the order the screen asked for them.
@@ -78,6 +81,44 @@ class SurveyApp(App[None]):
         from app.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+
+    # ------------------------------------------------------------ safeguarding alerts
+
+    def watch_alerts(self) -> None:
+        """Supervisors: every few seconds, look for new safeguarding alerts and announce them anywhere."""
+        from app.domain.permissions import Permission, can
+
+        if self.user is None or not can(self.user.actor(), Permission.HANDLE_SAFEGUARDING):
+            return
+        self._seen_alerts: set[int] | None = None
+        self._check_alerts()
+        self.set_interval(ALERT_POLL_SECONDS, self._check_alerts)
+
+    def _check_alerts(self) -> None:
+        from app.services import interviews
+
+        if self.user is None:
+            return
+        actor = self.user.actor()
+        self.db(
+            lambda session: [a.id for a in interviews.list_alerts(session, actor)],
+            self._alerts_seen,
+            write=False,
+            group="alert-watch",
+            exclusive=True,
+        )
+
+    def _alerts_seen(self, ids: list[int]) -> None:
+        new = set(ids) - (self._seen_alerts or set())
+        if self._seen_alerts is not None and new:
+            self.bell()
+            self.notify(
+                f"{len(new)} new safeguarding alert{'s' if len(new) > 1 else ''}: open Alerts (a) now.",
+                title="SAFEGUARDING",
+                severity="error",
+                timeout=30,
+            )
+        self._seen_alerts = set(ids)
 
     # ------------------------------------------------------------ quick exit
 

@@ -26,6 +26,9 @@ class HomeScreen(Screen[None]):
         Binding("r", "refresh", "Refresh"),
         Binding("a", "alerts", "Alerts"),
         Binding("l", "call_log", "Call log"),
+        Binding("w", "callers_work", "Callers' work"),
+        Binding("i", "interviews", "Interviews"),
+        Binding("f", "feedback", "Feedback"),
         Binding("d", "dashboard", "Dashboard"),
     ]
 
@@ -53,7 +56,7 @@ class HomeScreen(Screen[None]):
             return can(actor, Permission.CALL_CASES)
         if action == "alerts":
             return can(actor, Permission.HANDLE_SAFEGUARDING)
-        if action == "call_log":
+        if action in ("call_log", "callers_work", "interviews", "feedback"):
             return can(actor, Permission.REVIEW_CALLS)
         if action == "dashboard":
             return can(actor, Permission.REPORT)
@@ -202,6 +205,21 @@ class HomeScreen(Screen[None]):
         from app.tui.screens.call_log import CallLogScreen
 
         self.app.push_screen(CallLogScreen())
+
+    def action_callers_work(self) -> None:
+        from app.tui.screens.review import CallersWorkScreen
+
+        self.app.push_screen(CallersWorkScreen())
+
+    def action_interviews(self) -> None:
+        from app.tui.screens.review import InterviewsScreen
+
+        self.app.push_screen(InterviewsScreen())
+
+    def action_feedback(self) -> None:
+        from app.tui.screens.review import FeedbackScreen
+
+        self.app.push_screen(FeedbackScreen())
 
     def action_dashboard(self) -> None:
         from app.tui.screens.dashboard import DashboardScreen

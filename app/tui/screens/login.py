@@ -69,6 +69,7 @@ class LoginScreen(Screen[None]):
         self.app.user = user  # type: ignore[attr-defined]
         self.app.sub_title = f"{user.display_name} ({user.role.value})"
         self.app.switch_screen(HomeScreen())
+        self.app.watch_alerts()  # type: ignore[attr-defined]
 
     def _failed(self, error: BaseException) -> None:
         self.query_one("#sign-in", Button).disabled = False

@@ -1,0 +1,215 @@
+"""The call log: every attempt, filtered and sorted; a row opens the whole history of its case."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from app.clock import LOCAL, today
+from app.domain.engine import AnswerError, parse_date
+from app.services import cases, review
+from app.services.review import SORTS, CallLogRow
+
+SORT_ORDER = ["started_at", "caller", "survey", "division", "outcome"]
+
+
+class CallLogScreen(Screen[None]):
+    CSS_PATH = "supervisor.tcss"
+    BINDINGS = [
+        Binding("enter", "open", "Case history", show=True),
+        Binding("ctrl+s", "cycle_sort", "Sort by"),
+        Binding("ctrl+o", "toggle_order", "Reverse order"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sort = "started_at"
+        self.descending = True
+        self.rows: list[CallLogRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(f"{today() - timedelta(days=7):%d/%m/%Y}", placeholder="from", id="from")
+            yield Input(f"{today():%d/%m/%Y}", placeholder="to", id="to")
+            yield Input(placeholder="caller", id="caller")
+            yield Input(placeholder="survey", id="survey")
+            yield Input(placeholder="outcome", id="outcome")
+            yield Input(placeholder="division", id="division")
+        yield Static("", id="message", classes="muted")
+        yield DataTable(id="log", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    @on(DataTable.RowSelected, "#log")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    def on_mount(self) -> None:
+        self.query_one("#log", DataTable).add_columns(
+            "When", "Caller", "Survey", "Division", "Outcome", "Secs", "Case"
+        )
+        self.load()
+
+    @on(Input.Submitted)
+    def _filter(self) -> None:
+        self.load()
+        self.query_one("#log", DataTable).focus()
+
+    def _date(self, widget_id: str) -> date | None:
+        text = self.query_one(f"#{widget_id}", Input).value.strip()
+        return parse_date(text) if text else None
+
+    def load(self) -> None:
+        message = self.query_one("#message", Static)
+        try:
+            start, end = self._date("from"), self._date("to")
+        except AnswerError as exc:
+            message.update(Text(str(exc)))
+            return
+        if start and end and end < start:
+            message.update("'to' is before 'from'.")
+            return
+        filters = {
+            name: self.query_one(f"#{name}", Input).value.strip() or None
+            for name in ("caller", "survey", "outcome", "division")
+        }
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        sort, descending = self.sort, self.descending
+        self.app.db(  # type: ignore[attr-defined]
+            lambda session: review.call_log(
+                session, actor, start=start, end=end, sort=sort, descending=descending, **filters
+            ),
+            self._show,
+            write=False,
+            group="call-log",
+            exclusive=True,
+        )
+
+    def _show(self, rows: list[CallLogRow]) -> None:
+        if not self.is_attached:
+            return
+        self.rows = rows
+        table = self.query_one("#log", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(
+                row.started_at.astimezone(LOCAL).strftime("%d/%m %H:%M"),
+                row.caller,
+                row.survey.replace("_", " "),
+                row.division,
+                (row.outcome or "in progress").replace("_", " "),
+                str(row.seconds) if row.seconds is not None else "",
+                f"#{row.case_id}",
+            )
+        arrow = (
+            "newest first"
+            if self.sort == "started_at" and self.descending
+            else (f"by {self.sort.replace('_', ' ')}{' (reversed)' if self.descending else ''}")
+        )
+        self.query_one("#message", Static).update(
+            f"{len(rows)} calls, {arrow}. Filters: Enter in any box."
+            " Ctrl+S sort, Ctrl+O reverse, Enter on a row: case."
+        )
+
+    def action_cycle_sort(self) -> None:
+        assert set(SORT_ORDER) == SORTS
+        self.sort = SORT_ORDER[(SORT_ORDER.index(self.sort) + 1) % len(SORT_ORDER)]
+        self.load()
+
+    def action_toggle_order(self) -> None:
+        self.descending = not self.descending
+        self.load()
+
+    def action_open(self) -> None:
+        table = self.query_one("#log", DataTable)
+        if not self.rows or table.cursor_row >= len(self.rows):
+            return
+        self.app.push_screen(CaseHistoryScreen(self.rows[table.cursor_row].case_id))
+
+
+class CaseHistoryScreen(Screen[None]):
+    """A case's attempts, screening decisions, interviews and events, for a supervisor."""
+
+    CSS_PATH = "supervisor.tcss"
+    BINDINGS = [
+        Binding("i", "interview", "Open interview"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, case_id: int) -> None:
+        super().__init__()
+        self.case_id = case_id
+        self.history: cases.CaseHistory | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll():
+            yield Static("Loading…", id="history")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        case_id = self.case_id
+        self.app.db(  # type: ignore[attr-defined]
+            lambda session: cases.case_history(session, actor, case_id), self._show
+        )
+
+    def _show(self, history: cases.CaseHistory) -> None:
+        if not self.is_attached:
+            return
+        self.history = history
+        state = history.state
+        text = Text()
+        text.append(
+            f"Case #{state.case_id} · {state.survey.replace('_', ' ')} · {state.status}", style="bold"
+        )
+        if state.disposition:
+            text.append(f" · {state.disposition}")
+        text.append(
+            f"\n{history.victim_name or '(personal data deleted)'} · {history.crime_ref} · reported"
+            f" {history.report_date:%d/%m/%Y} · {history.division} / {history.district}\n"
+        )
+        if state.allocated_to:
+            text.append(f"Held by {state.allocated_to}\n")
+        if state.closed_reason:
+            text.append(f"Closed: {state.closed_reason}\n")
+        text.append("\nScreening\n", style="bold underline")
+        for decision in history.screening:
+            mark = "excluded" if decision.excluded else "ok"
+            text.append(
+                f"  {decision.decided_at.astimezone(LOCAL):%d/%m %H:%M} {decision.reason}: {mark}"
+                f" ({decision.decided_by}){' - ' + decision.note if decision.note else ''}\n"
+            )
+        text.append("\nCalls\n", style="bold underline")
+        for attempt in history.attempts:
+            outcome = attempt.outcome.value.replace("_", " ") if attempt.outcome else "in progress"
+            text.append(f"  {attempt.started_at.astimezone(LOCAL):%d/%m %H:%M} {attempt.caller}: {outcome}")
+            if attempt.appointment_at:
+                text.append(f" (call back {attempt.appointment_at.astimezone(LOCAL):%d/%m %H:%M})")
+            if attempt.note:
+                text.append(f" - {attempt.note}")
+            text.append("\n")
+        text.append("\nInterviews (press i to open the latest)\n", style="bold underline")
+        for interview in history.interviews:
+            text.append(
+                f"  #{interview.interview_id} {interview.status}, {interview.answers} answers,"
+                f" by {interview.caller or '?'}\n"
+            )
+        text.append("\nEvents\n", style="bold underline")
+        for event in history.events:
+            text.append(f"  {event.at.astimezone(LOCAL):%d/%m %H:%M} {event.action} by {event.by}\n")
+        self.query_one("#history", Static).update(text)
+
+    def action_interview(self) -> None:
+        from app.tui.screens.review import InterviewDetailScreen
+
+        if self.history and self.history.interviews:
+            self.app.push_screen(InterviewDetailScreen(self.history.interviews[-1].interview_id))

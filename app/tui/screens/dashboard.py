@@ -1,0 +1,178 @@
+"""The analysts' dashboard: the quarterly table and a trend chart per measure, by Division."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual_plotext import PlotextPlot
+
+from app.clock import today
+from app.domain.engine import AnswerError, parse_date
+from app.domain.statistics import financial_quarter
+from app.services import report as report_service
+from app.services.report import Report
+
+
+@dataclass(frozen=True)
+class Loaded:
+    report: Report
+    divisions: list[str]
+
+
+def default_start() -> date:
+    """The first day of the quarter four quarters back: five quarters, as the published papers show."""
+    quarter = financial_quarter(today())
+    for _ in range(4):
+        quarter = quarter.previous()
+    return quarter.start
+
+
+class DashboardScreen(Screen[None]):
+    CSS_PATH = "supervisor.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "next_survey", "Survey"),
+        Binding("ctrl+d", "next_division", "Division"),
+        Binding("ctrl+n", "next_measure", "Measure"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.surveys: list[str] = []
+        self.survey_index = 0
+        self.division: str | None = None
+        self.divisions: list[str] = []
+        self.measure_index = 0
+        self.report: Report | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="filters"):
+            yield Input(f"{default_start():%d/%m/%Y}", placeholder="from", id="from")
+            yield Input(f"{today():%d/%m/%Y}", placeholder="to", id="to")
+        yield Static("", id="heading", classes="title")
+        with Vertical(id="dashboard"):
+            yield DataTable(id="figures", cursor_type="row", zebra_stripes=True)
+            yield PlotextPlot(id="chart")
+            yield Static("", id="narrative")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.surveys = [q.id for q in self.app.runtime.catalogue]  # type: ignore[attr-defined]
+        self.load()
+
+    @on(Input.Submitted)
+    def _reload(self) -> None:
+        self.load()
+
+    def load(self) -> None:
+        heading = self.query_one("#heading", Static)
+        try:
+            start = parse_date(self.query_one("#from", Input).value)
+            end = parse_date(self.query_one("#to", Input).value)
+        except AnswerError as exc:
+            heading.update(Text(str(exc)))
+            return
+        if not self.surveys:
+            heading.update("No surveys.")
+            return
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        survey = self.surveys[self.survey_index]
+        division = self.division
+
+        def build(session):  # type: ignore[no-untyped-def]
+            return Loaded(
+                report=report_service.build_report(
+                    session, actor, catalogue, survey, start, end, division=division
+                ),
+                divisions=report_service.divisions(session, survey),
+            )
+
+        def failed(error: BaseException) -> None:
+            heading.update(Text(str(error)))
+
+        self.app.db(build, self._show, write=False, failed=failed, group="dashboard", exclusive=True)  # type: ignore[attr-defined]
+
+    def _show(self, loaded: Loaded) -> None:
+        if not self.is_attached:
+            return
+        report = loaded.report
+        self.report = report
+        self.divisions = loaded.divisions
+        where = report.division or "whole force"
+        self.query_one("#heading", Static).update(
+            Text(
+                f"{report.title} · {where} · % satisfied of all surveys (u/a: no surveys; * fewer than"
+                f" {report.small_cell})  Ctrl+S survey, Ctrl+D division, Ctrl+N measure"
+            )
+        )
+        table = self.query_one("#figures", DataTable)
+        table.clear(columns=True)
+        table.add_column("Measure")
+        for period in report.periods:
+            table.add_column(period.period.label)
+        table.add_row("Surveys", *[str(p.surveys) for p in report.periods])
+        for info in report.measures:
+            cells = []
+            for period in report.periods:
+                figures = period.measure(info.id)
+                if figures.pct is None:
+                    cells.append(Text("u/a", style="dim"))
+                else:
+                    mark = "*" if figures.small_sample else ""
+                    cells.append(Text(f"{figures.pct:.1f}%{mark}"))
+            table.add_row(info.label, *cells)
+        self._chart()
+
+    def _chart(self) -> None:
+        report = self.report
+        if report is None or not report.measures:
+            return
+        info = report.measures[self.measure_index % len(report.measures)]
+        plot = self.query_one("#chart", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        xs, ys, lows, highs = [], [], [], []
+        for i, period in enumerate(report.periods, start=1):
+            figures = period.measure(info.id)
+            if figures.pct is not None and figures.ci95 is not None:
+                xs.append(i)
+                ys.append(figures.pct)
+                lows.append(figures.ci95[0])
+                highs.append(figures.ci95[1])
+        if xs:
+            plt.plot(xs, lows, color="gray", label="95% interval")
+            plt.plot(xs, highs, color="gray")
+            plt.plot(xs, ys, marker="dot", color="green", label=info.label)
+        plt.xticks(list(range(1, len(report.periods) + 1)), [p.period.label for p in report.periods])
+        plt.ylim(0, 100)
+        plt.title(f"{info.label} (%)")
+        plot.refresh()
+        self.query_one("#narrative", Static).update(Text(report.narrative(info.id)))
+
+    def action_next_survey(self) -> None:
+        self.survey_index = (self.survey_index + 1) % len(self.surveys)
+        self.division = None
+        self.measure_index = 0
+        self.load()
+
+    def action_next_division(self) -> None:
+        choices: list[str | None] = [None, *self.divisions]
+        self.division = (
+            choices[(choices.index(self.division) + 1) % len(choices)] if self.division in choices else None
+        )
+        self.load()
+
+    def action_next_measure(self) -> None:
+        self.measure_index += 1
+        self._chart()

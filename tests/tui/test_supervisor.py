@@ -1,0 +1,143 @@
+"""Supervisors' and analysts' screens, driven by the keyboard against a real SQLite file."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from textual.widgets import DataTable, Static
+
+from app.services.runtime import Runtime
+from app.store.models import AnswerChange, SafeguardingAlert
+from app.tui.app import make_app
+from app.tui.screens.alerts import AlertsScreen
+from app.tui.screens.call_log import CallLogScreen, CaseHistoryScreen
+from app.tui.screens.dashboard import DashboardScreen
+from app.tui.screens.home import HomeScreen
+from app.tui.screens.interview import InterviewScreen
+from app.tui.screens.review import CallersWorkScreen, InterviewDetailScreen, InterviewsScreen
+from tests.tui.conftest import add_case
+from tests.tui.helpers import answer_all, settle, sign_in
+
+
+async def complete_one_interview(runtime: Runtime, survey: str = "burglary", alert: str | None = None) -> None:
+    add_case(runtime, survey)
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*["n"] * len(app.screen.view.checks), "enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewScreen)
+        if alert:
+            await pilot.press("ctrl+g")
+            await pilot.press(*alert, "enter")
+            await settle(pilot)
+        await answer_all(pilot)
+        await settle(pilot)
+
+
+async def test_alert_raised_by_a_caller_reaches_a_supervisor(runtime: Runtime) -> None:
+    await complete_one_interview(runtime, "domestic_abuse", alert="partner outside now")
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        assert isinstance(app.screen, HomeScreen)
+        banner = app.screen.query_one("#alerts-banner", Static)
+        assert banner.display and "1 open safeguarding alert" in str(banner.render())
+        await pilot.press("a")
+        await settle(pilot)
+        assert isinstance(app.screen, AlertsScreen)
+        table = app.screen.query_one("#alerts", DataTable)
+        assert table.row_count == 1
+        assert "partner outside now" in str(table.get_row_at(0))
+        await pilot.press("enter")
+        await pilot.press(*"999 called; officers attended", "enter")
+        await settle(pilot)
+    with runtime.sessions() as session:
+        alert = session.scalar(select(SafeguardingAlert))
+    assert alert is not None and alert.action_taken == "999 called; officers attended"
+    assert alert.resolved_at is not None
+
+
+async def test_call_log_and_case_history(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        await pilot.press("l")
+        await settle(pilot)
+        assert isinstance(app.screen, CallLogScreen)
+        table = app.screen.query_one("#log", DataTable)
+        assert table.row_count == 1
+        assert "completed" in str(table.get_row_at(0))
+        table.focus()
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseHistoryScreen)
+        text = str(app.screen.query_one("#history", Static).render())
+        assert "ccaller: completed" in text and "Jordan Testperson1" in text
+
+
+async def test_callers_work(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, CallersWorkScreen)
+        row = app.screen.query_one("#work", DataTable).get_row_at(0)
+        assert row[0] == "ccaller" and row[2] == "1" and row[4] == "1"
+
+
+async def test_interview_review_and_correction(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewsScreen)
+        await pilot.press("enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InterviewDetailScreen)
+        assert screen.detail is not None
+        target = next(i for i, a in enumerate(screen.detail.answers) if a.question_id == "overall_sat")
+        table = screen.query_one("#answers", DataTable)
+        table.move_cursor(row=target)
+        await pilot.press("c")
+        await pilot.press("ctrl+u", "2", "enter")
+        await pilot.press(*"caller keyed 1 for very satisfied", "enter")
+        await settle(pilot)
+        assert next(a for a in screen.detail.answers if a.question_id == "overall_sat").code == 2
+        await pilot.press("g")
+        await pilot.press(*"call back about the repair", "enter")
+        await settle(pilot)
+        assert screen.detail.flagged
+    with runtime.sessions() as session:
+        change = session.scalar(select(AnswerChange).where(AnswerChange.kind == "corrected"))
+    assert change is not None and (change.old_code, change.new_code) == (1, 2)
+
+
+async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    app = make_app(runtime)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await sign_in(pilot, "aanalyst")
+        await pilot.press("d")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen)
+        assert screen.report is not None and screen.report.survey == "burglary"
+        table = screen.query_one("#figures", DataTable)
+        cells = [str(c) for c in table.get_row_at(0)]
+        assert cells[0] == "Surveys" and cells[-1] == "1"
+        assert "u/a" in str(table.get_row_at(1))  # earlier quarters had no surveys
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.report.survey != "burglary"
