@@ -1,0 +1,236 @@
+"""The quarterly report as one self-contained HTML page: inline CSS and SVG, no external resources.
+
+Made to be pasted into a paper for the Police and Crime Panel: the figures table (periods as columns, as
+the published papers lay it out), then per measure a trend chart with the Wilson 95% interval as a band,
+and the narrative. Periods without surveys are gaps marked u/a, never zero; small samples are hollow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+from app.clock import today
+from app.domain.narrative import one_decimal
+from app.services.report import MeasureFigures, MeasureInfo, Report
+
+CSS = """
+body { font-family: Arial, Helvetica, sans-serif; color: #1b1b1b; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1rem; line-height: 1.4; }
+h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
+h2 { font-size: 1.15rem; margin: 2rem 0 0.5rem; }
+p.meta { color: #505a5f; margin-top: 0; }
+table { border-collapse: collapse; width: 100%; font-size: 0.9rem; margin: 1rem 0; }
+th, td { border: 1px solid #b1b4b6; padding: 0.3rem 0.5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+thead th { background: #1d3a5f; color: #fff; }
+tr.measure td { font-weight: bold; background: #f3f2f1; }
+tr.detail td:first-child { padding-left: 1.5rem; color: #505a5f; }
+td.ua { color: #505a5f; font-style: italic; }
+td.small { background: #fff4d6; }
+.rise { color: #00703c; } .fall { color: #d4351c; }
+.notes { font-size: 0.85rem; color: #505a5f; }
+figure { margin: 0.5rem 0; }
+svg text { font-family: Arial, Helvetica, sans-serif; font-size: 11px; fill: #1b1b1b; }
+"""
+
+WIDTH, HEIGHT = 680, 260
+LEFT, RIGHT, TOP, BOTTOM = 48, 16, 20, 56
+LINE, BAND = "#1d3a5f", "#c5d4e6"
+
+
+def render_html(report: Report) -> str:
+    where = f"Division: {report.division}" if report.division else "Force-wide"
+    heading = f"{report.title}: satisfaction by {report.by.value}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en-GB">',
+        "<head>",
+        '<meta charset="utf-8">',
+        f"<title>{escape(heading)}</title>",
+        f"<style>{CSS}</style>",
+        "</head>",
+        "<body>",
+        f"<h1>{escape(heading)}</h1>",
+        f'<p class="meta">{escape(where)}; completed surveys from {report.start:%d %B %Y} to'
+        f" {report.end:%d %B %Y}; produced {today():%d %B %Y}.</p>",
+        _table(report),
+        _notes(report),
+    ]
+    for info in report.measures:
+        parts.append(f"<h2>{escape(info.label)}</h2>")
+        parts.append(_chart(report, info))
+        parts.append(f"<p>{escape(report.narrative(info.id))}</p>")
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ the table
+
+
+def _pct_cell(value: float | None, small: bool = False) -> str:
+    if value is None:
+        return '<td class="ua">u/a</td>'
+    marker = "*" if small else ""
+    css = ' class="small"' if small else ""
+    return f"<td{css}>{one_decimal(value):.1f}%{marker}</td>"
+
+
+def _interval_cell(figures: MeasureFigures) -> str:
+    interval = figures.ci95
+    if interval is None:
+        return '<td class="ua">u/a</td>'
+    low, high = (one_decimal(v) for v in interval)
+    return f"<td>{low:.1f} – {high:.1f}</td>"
+
+
+def _change_cell(figures: MeasureFigures) -> str:
+    direction = figures.change.direction.value
+    text = {"rise": "▲ rise", "fall": "▼ fall", "in_line": "in line", "unavailable": "–"}[direction]
+    return f'<td class="{direction.replace("_", "-")}">{text}</td>'
+
+
+def _table(report: Report) -> str:
+    head = "".join(f"<th>{escape(p.period.label)}</th>" for p in report.periods)
+    rows = [
+        "<tr><td>Surveys</td>"
+        + "".join(
+            f"<td{' class=small' if p.small_sample else ''}>{p.surveys}{'*' if p.small_sample else ''}</td>"
+            for p in report.periods
+        )
+        + "</tr>"
+    ]
+    for info in report.measures:
+        cells = [p.measure(info.id) for p in report.periods]
+        rows.append(
+            f'<tr class="measure"><td>{escape(info.label)}</td>'
+            + "".join(_pct_cell(m.pct, m.small_sample) for m in cells)
+            + "</tr>"
+        )
+        details = [
+            ("95% confidence interval", [_interval_cell(m) for m in cells]),
+            ("excluding neutral answers", [_pct_cell(m.pct_excl_neutral) for m in cells]),
+            ("not recorded", [f"<td>{m.not_recorded}</td>" for m in cells]),
+            ("change on previous", [_change_cell(m) for m in cells]),
+        ]
+        for name, html_cells in details:
+            rows.append(f'<tr class="detail"><td>{name}</td>{"".join(html_cells)}</tr>')
+    return (
+        f'<table><thead><tr><th scope="col">Measure</th>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _notes(report: Report) -> str:
+    return (
+        '<p class="notes">Percentages are of all surveys in the period, as published. u/a: no surveys in'
+        f" the period. * fewer than {report.small_cell} surveys: too small to publish on its own. A change"
+        " is called a rise or a fall only when it is statistically significant at 95% (Newcombe's interval"
+        " for the difference excludes zero); otherwise it is in line with the previous period.</p>"
+    )
+
+
+# ------------------------------------------------------------------ the chart
+
+
+def _scale_floor(lows: Sequence[float]) -> int:
+    """The y axis starts at a round ten below the lowest interval bound, so changes stay visible."""
+    if not lows:
+        return 0
+    return max(0, int((min(lows) - 5) // 10) * 10)
+
+
+def _chart(report: Report, info: MeasureInfo) -> str:
+    cells = [p.measure(info.id) for p in report.periods]
+    labels = [p.period.label for p in report.periods]
+    lows = [m.ci95[0] for m in cells if m.ci95 is not None]
+    y_min = _scale_floor(lows)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(len(cells), 1)
+
+    def x(i: int) -> float:
+        return LEFT + step * (i + 0.5)
+
+    def y(value: float) -> float:
+        return TOP + plot_h * (1 - (value - y_min) / (100 - y_min))
+
+    out = [
+        f'<figure><svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}"'
+        f' viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(info.label)}: trend with 95%'
+        f' confidence interval"><title>{escape(info.label)}</title>'
+    ]
+    gap = 10 if 100 - y_min <= 50 else 20
+    for tick in range(y_min, 101, gap):
+        out.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(tick):.1f}" y2="{y(tick):.1f}" stroke="#e5e5e5"/>'
+            f'<text x="{LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">{tick}%</text>'
+        )
+    for run in _runs(cells):
+        if len(run) == 1:
+            point = run[0]
+            out.append(
+                f'<rect x="{x(point.index) - 6:.1f}" y="{y(point.high):.1f}" width="12"'
+                f' height="{y(point.low) - y(point.high):.1f}" fill="{BAND}"/>'
+            )
+            continue
+        band = [f"{x(p.index):.1f},{y(p.high):.1f}" for p in run]
+        band += [f"{x(p.index):.1f},{y(p.low):.1f}" for p in reversed(run)]
+        out.append(f'<polygon points="{" ".join(band)}" fill="{BAND}"/>')
+        line = " ".join(f"{x(p.index):.1f},{y(p.pct):.1f}" for p in run)
+        out.append(f'<polyline points="{line}" fill="none" stroke="{LINE}" stroke-width="2"/>')
+    for i, m in enumerate(cells):
+        if m.pct is None:
+            out.append(f'<text x="{x(i):.1f}" y="{TOP + plot_h - 6:.1f}" text-anchor="middle">u/a</text>')
+            continue
+        fill = "#fff" if m.small_sample else LINE
+        shown = f"{one_decimal(m.pct):.1f}"
+        out.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(m.pct):.1f}" r="4" fill="{fill}" stroke="{LINE}"'
+            f' stroke-width="2"><title>{escape(labels[i])}: {shown}% ({m.positive} of {m.surveys})</title>'
+            f'</circle><text x="{x(i):.1f}" y="{y(m.pct) - 8:.1f}" text-anchor="middle">{shown}</text>'
+        )
+    rotate = len(cells) > 8
+    for i, label in enumerate(labels):
+        base = TOP + plot_h + 16
+        if rotate:
+            out.append(
+                f'<text x="{x(i):.1f}" y="{base:.1f}" text-anchor="end"'
+                f' transform="rotate(-40 {x(i):.1f} {base:.1f})">{escape(label)}</text>'
+            )
+        else:
+            out.append(f'<text x="{x(i):.1f}" y="{base:.1f}" text-anchor="middle">{escape(label)}</text>')
+    out.append(
+        f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}" stroke="#505a5f"/>'
+    )
+    out.append("</svg>")
+    axis = f" The axis starts at {y_min}%, not 0." if y_min else ""
+    out.append(
+        f"<figcaption class=notes>{escape(info.label)}: % of surveys, with the 95% confidence interval"
+        f" shaded; hollow points have too few surveys to publish.{axis}</figcaption></figure>"
+    )
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class _Point:
+    index: int
+    pct: float
+    low: float
+    high: float
+
+
+def _runs(cells: Sequence[MeasureFigures]) -> list[list[_Point]]:
+    """Consecutive periods with surveys; a period without any breaks the line and the band."""
+    runs: list[list[_Point]] = []
+    current: list[_Point] = []
+    for i, m in enumerate(cells):
+        if m.pct is None or m.ci95 is None:
+            if current:
+                runs.append(current)
+            current = []
+        else:
+            current.append(_Point(i, m.pct, m.ci95[0], m.ci95[1]))
+    if current:
+        runs.append(current)
+    return runs
