@@ -1,0 +1,40 @@
+"""`survey demo`: a synthetic bureau to explore."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.cli.common import cli, open_runtime_for
+
+
+@cli.command("demo")
+def demo(
+    ctx: typer.Context,
+    cases_per_survey: Annotated[int, typer.Option("--cases-per-survey", min=10, max=5000)] = 120,
+) -> None:
+    """Fill an empty database with synthetic staff, cases, call histories and interviews.
+
+    Names are made up and numbers are Ofcom drama numbers. A database that already has cases is left
+    untouched. Demo accounts share the password 'demo password'.
+    """
+    from app.services.demo import DEMO_PASSWORD, load_demo
+
+    runtime = open_runtime_for(ctx)
+    try:
+        with runtime.sessions.begin() as session:
+            summary = load_demo(session, runtime.catalogue, cases_per_survey=cases_per_survey)
+    finally:
+        runtime.close()
+    if not summary.created:
+        print(f"demo: nothing to do ({summary.message})")
+        return
+    print(
+        f"demo: {summary.cases} cases, {summary.attempts} calls and {summary.interviews} interviews"
+        f" loaded into {runtime.display_url}"
+    )
+    if summary.staff:
+        print(f"sign in as one of these (password '{DEMO_PASSWORD}'):")
+        for username, role in summary.staff:
+            print(f"  {username:<12} {role}")
