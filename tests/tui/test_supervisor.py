@@ -18,7 +18,9 @@ from tests.tui.conftest import add_case
 from tests.tui.helpers import answer_all, settle, sign_in
 
 
-async def complete_one_interview(runtime: Runtime, survey: str = "burglary", alert: str | None = None) -> None:
+async def complete_one_interview(
+    runtime: Runtime, survey: str = "burglary", alert: str | None = None
+) -> None:
     add_case(runtime, survey)
     app = make_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -1,0 +1,894 @@
+"""Sample import: a crime-records CSV extract, checked whole, then loaded and screened in one transaction.
+
+The file (one row per victim and crime; `COLUMNS`, any order, header row) is read and checked completely
+before the database is touched: any problem raises `SampleFileError` with one `FILE:LINE: column: message`
+line per problem, and nothing is imported. A good file is then loaded in the caller's transaction, in
+bulk (executemany in chunks, existing cases looked up in bulk), and every new case is screened once with
+the automatic eligibility rules of its survey (app.domain.eligibility):
+
+=====================  ==========  =========================  ===================  ==================
+screening at import    status      final_disposition          closed_reason        next_call_at
+=====================  ==========  =========================  ===================  ==================
+excluded by a rule     closed      4.10 (screened out)        the reason, e.g.     NULL
+                                                              "under_16"
+window already over    closed      NULL                       out_of_field_period  NULL
+window not open yet,   pending     NULL                       NULL                 local midnight of
+or not yet 16                                                                      the first day offered
+inside the window      open        NULL                       NULL                 NULL
+=====================  ==========  =========================  ===================  ==================
+
+- An excluded case gets one ScreeningDecision per excluding rule (decided_by "automatic", decided_at the
+  import time). Rules that did not exclude are not written: at import a rule either closes the case or
+  leaves it as it was, and writing a "kept" row for each rule of each case would multiply the table for
+  no reader; the import's AuditEvent records that the automatic rules ran, and caller checks are
+  recorded (kept or excluded) by the screening screen.
+- A case whose fieldwork window was over before it was imported is *not released*: it never entered
+  fieldwork, so it has no disposition and does not count in response rates (neither as not eligible nor
+  as a non-contact), even where a rule would also have excluded it. It is kept, closed, so that a
+  re-import of the same extract recognises it.
+- `next_call_at` on a *pending* case is the moment it becomes available: local midnight of the later of
+  the day its window opens and the victim's 16th birthday. It is not an appointment: the allocator only
+  offers *open* cases, and whatever turns pending cases into open ones (app.services.cases) must test
+  `next_call_at <= now`, not the window alone, or a victim who turns 16 inside the window would be called
+  before the birthday. Opening a case clears the column.
+- A re-import, or an overlapping extract, creates no duplicate: a case is (survey, crime_ref,
+  victim_name), the database's unique key. Rows already in the database are counted in `already_present`
+  and left unchanged; so is a row repeated identically within the file. A key repeated with different
+  data is an error.
+- The summary warns about a telephone number shared by several cases, in the file or with cases already in
+  the database (several victims in one household): crime references and file lines only, never names.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import json
+import logging
+import re
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from datetime import time as clock_time
+from functools import lru_cache
+from itertools import repeat
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import Table, insert, select, text
+from sqlalchemy.orm import Session
+
+from app.clock import LOCAL, utcnow
+from app.clock import today as local_today
+from app.domain.dispositions import SCREENED_OUT
+from app.domain.eligibility import AUTOMATIC, Availability, RiskLevel, Screener, uk_date
+from app.domain.permissions import Actor, Permission, require
+from app.domain.phones import check_uk_phone
+from app.domain.questionnaire import ExclusionReason
+from app.errors import SurveyError
+from app.services.catalogue import Catalogue
+from app.store.models import AuditEvent, Case, ScreeningDecision
+
+log = logging.getLogger(__name__)
+
+#: The columns of an extract, in the order `survey sample template` prints them.
+COLUMNS = (
+    "crime_ref",
+    "survey",
+    "victim_name",
+    "phone",
+    "alt_phone",
+    "date_of_birth",
+    "report_date",
+    "division",
+    "district",
+    "risk_level",
+    "opted_out",
+    "vulnerable",
+    "nfa_requested",
+    "not_cooperating",
+)
+#: The only column an extract may leave out. The flag columns are required even though a blank value
+#: means N: an extract without its opted_out column must not quietly call everyone who opted out.
+OPTIONAL_COLUMNS = frozenset({"alt_phone"})
+#: Columns that may not be blank.
+REQUIRED_VALUES = ("crime_ref", "survey", "victim_name", "phone", "report_date", "division", "district")
+FLAG_COLUMNS = ("opted_out", "vulnerable", "nfa_requested", "not_cooperating")
+#: The database's column lengths (PostgreSQL enforces them, SQLite does not, so they are checked here).
+MAX_LENGTHS = {"crime_ref": 64, "victim_name": 200, "division": 64, "district": 64}
+
+#: closed_reason of a case whose fieldwork window was over when it was imported.
+OUT_OF_FIELD_PERIOD = "out_of_field_period"
+PENDING, OPEN, CLOSED = "pending", "open", "closed"
+
+#: Rows per INSERT batch.
+CHUNK = 5000
+#: Values per IN (...) look-up (SQLite allows 32,766 bound values, PostgreSQL 65,535).
+LOOKUP_CHUNK = 10_000
+#: SampleFileError's message shows this many problems, then says how many more there are.
+SHOWN_PROBLEMS = 200
+
+# PostgreSQL advisory lock key: two imports at once take turns, so both see each other's cases.
+_IMPORT_LOCK_KEY = int.from_bytes(b"smplimpt", "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+_FLAG_VALUES = {
+    "": False,
+    "n": False,
+    "no": False,
+    "false": False,
+    "0": False,
+    "y": True,
+    "yes": True,
+    "true": True,
+    "1": True,
+}
+# Every spelling a spreadsheet is likely to hold, so the common case is one dictionary look-up.
+_FLAGS = {
+    spelling: flag for word, flag in _FLAG_VALUES.items() for spelling in (word, word.upper(), word.title())
+}
+_RISKS: dict[str, RiskLevel | None] = {"": None} | {
+    spelling: level
+    for level in RiskLevel
+    for spelling in (level.value, level.value.upper(), level.value.title())
+}
+_UK_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+class SampleFileError(SurveyError):
+    """A sample file cannot be imported; `problems` has one `FILE:LINE: column: message` per problem."""
+
+    def __init__(self, problems: Sequence[str], *, file: str = "", shown: int = SHOWN_PROBLEMS) -> None:
+        self.problems = list(problems)
+        lines = self.problems[:shown]
+        if len(self.problems) > shown:
+            more = f"... and {len(self.problems) - shown} more problems (nothing was imported)"
+            lines.append(f"{file}: {more}" if file else more)
+        super().__init__("\n".join(lines))
+
+
+# ---------------------------------------------------------------- records
+
+
+class SampleRow(NamedTuple):
+    """One checked row of an extract (a tuple: 100,000 of them are made in a second or so)."""
+
+    line: int
+    crime_ref: str
+    survey: str
+    victim_name: str
+    phone: str
+    alt_phone: str | None
+    date_of_birth: date | None
+    report_date: date
+    division: str
+    district: str
+    risk_level: RiskLevel | None
+    opted_out: bool
+    vulnerable: bool
+    nfa_requested: bool
+    not_cooperating: bool
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """What makes a case: one victim and one crime reference in one survey."""
+        return (self.survey, self.crime_ref, self.victim_name)
+
+    def same_data(self, other: SampleRow) -> bool:
+        return self[1:] == other[1:]
+
+
+@dataclass(frozen=True)
+class SharedPhoneWarning:
+    """Several cases reach the same telephone: lines and crime references, never names or numbers."""
+
+    #: File lines of the cases in this extract that share the number.
+    lines: tuple[int, ...]
+    #: Their crime references, in line order (one crime with two victims appears twice).
+    crime_refs: tuple[str, ...]
+    #: Crime references of cases already in the database (from earlier imports) with the same number.
+    in_database: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "lines": list(self.lines),
+            "crime_refs": list(self.crime_refs),
+            "in_database": list(self.in_database),
+        }
+
+    def __str__(self) -> str:
+        where = ", ".join(str(n) for n in self.lines)
+        text = f"line{'s' if len(self.lines) > 1 else ''} {where}: one telephone number for crime refs"
+        text += " " + ", ".join(self.crime_refs)
+        if self.in_database:
+            text += f" and, already imported, {', '.join(self.in_database)}"
+        return text + ": take care not to mention one victim's crime to another"
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What an import did; `to_dict()` is the documented JSON of `survey sample import --format json`."""
+
+    imported: int
+    already_present: int
+    #: Cases closed as not eligible at import, by reason (every reason listed, 0 included).
+    excluded: dict[str, int]
+    #: Cases imported closed because their fieldwork window was already over.
+    not_released: int
+    shared_phone_warnings: tuple[SharedPhoneWarning, ...]
+    #: import_batch of the cases created (not in the JSON summary).
+    batch: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "imported": self.imported,
+            "already_present": self.already_present,
+            "excluded": dict(self.excluded),
+            "not_released": self.not_released,
+            "shared_phone_warnings": [w.to_dict() for w in self.shared_phone_warnings],
+        }
+
+
+# ---------------------------------------------------------------- reading and checking the file
+
+
+def template_header() -> str:
+    """The header row of an extract, for `survey sample template`."""
+    return ",".join(COLUMNS)
+
+
+def read_sample_file(path: Path | str, catalogue: Catalogue, *, today: date | None = None) -> list[SampleRow]:
+    """Read and check a whole extract; SampleFileError lists every problem. Touches no database."""
+    name = str(path)
+    raw = _read_bytes(Path(path), name)
+    text = _decode(raw, name)
+    return _Reader(name, catalogue, today or local_today()).rows(text)
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise SampleFileError([f"{name}: file not found"]) from None
+    except IsADirectoryError:
+        raise SampleFileError([f"{name}: is a folder, not a CSV file"]) from None
+    except OSError as exc:
+        raise SampleFileError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if not raw.strip():
+        raise SampleFileError(
+            [f"{name}:1: empty file: the first line must be the header ({template_header()})"]
+        )
+    if raw.startswith(b"PK\x03\x04"):
+        raise SampleFileError([f"{name}:1: this is a spreadsheet (.xlsx), not CSV: save it as CSV UTF-8"])
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise SampleFileError([f"{name}:{line}: not a CSV text file (binary content): save it as CSV UTF-8"])
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SampleFileError(
+            [f"{name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}): save the extract as CSV UTF-8"]
+        ) from None
+
+
+@lru_cache(maxsize=65_536)
+def _parse_date(value: str) -> date | str:
+    """A date from YYYY-MM-DD or DD/MM/YYYY, or the message explaining why not."""
+    iso = _ISO_DATE.fullmatch(value)
+    uk = None if iso else _UK_DATE.fullmatch(value)
+    if iso:
+        year, month, day = (int(g) for g in iso.groups())
+    elif uk:
+        day, month, year = (int(g) for g in uk.groups())
+    else:
+        return f"'{value}' is not a date: use YYYY-MM-DD or DD/MM/YYYY"
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return f"impossible date '{value}'"
+
+
+def _parse_flag(value: str) -> bool | None:
+    """True, False, or None when the value is not a flag."""
+    flag = _FLAGS.get(value)
+    return _FLAG_VALUES.get(value.lower()) if flag is None else flag
+
+
+def _parse_risk(value: str) -> RiskLevel | None | str:
+    """A risk level, None for blank, or the message explaining why not."""
+    if value in _RISKS:
+        return _RISKS[value]
+    level = _RISKS.get(value.lower())
+    return level if level is not None else f"'{value}' is not standard, medium, high or blank"
+
+
+#: Where a problem sorts within its line: first the whole row (or a header cell), then by column, then
+#: the checks across columns (made once the values are good) and the header's missing columns.
+_ORDER = {column: index for index, column in enumerate(COLUMNS)}
+_WHOLE_ROW = -1
+_LATER = len(COLUMNS)
+_LEVELS = frozenset(RiskLevel)
+
+
+class _Reader:
+    """Checks an extract's text, collecting every problem.
+
+    Column by column rather than row by row: a 100,000-row extract is 1.4 million values, and one list
+    comprehension per column (with cached parsing of dates and numbers) takes a fraction of the time of
+    a function call per value. Problems are sorted back into line order at the end.
+    """
+
+    def __init__(self, name: str, catalogue: Catalogue, today: date) -> None:
+        self.name = name
+        self.surveys = frozenset(catalogue.questionnaires)
+        self.known_surveys = ", ".join(sorted(self.surveys)) or "none"
+        self.today = today
+        # (line, order, "FILE:LINE: column: message"); sorted by line, then order, when raised.
+        self.problems: list[tuple[int, int, str]] = []
+
+    def problem(self, line: int, column: str | None, message: str, order: int | None = None) -> None:
+        where = f"{self.name}:{line}: "
+        text = where + (f"{column}: {message}" if column else message)
+        self.problems.append((line, _ORDER.get(column or "", _WHOLE_ROW) if order is None else order, text))
+
+    def raise_problems(self) -> None:
+        if self.problems:
+            self.problems.sort(key=lambda p: (p[0], p[1]))  # stable: a column's problems keep their order
+            raise SampleFileError([text for _, _, text in self.problems], file=self.name)
+
+    def rows(self, text: str) -> list[SampleRow]:
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+        lines: list[int] = []
+        records: list[list[str]] = []
+        positions: tuple[int | None, ...] | None = None
+        try:
+            header = next(reader)
+            positions = self._header(header)
+            # Cells after the last named column (spreadsheets add empty ones) may be missing or blank.
+            width = max(index for index in positions if index is not None) + 1
+            previous = reader.line_num
+            for record in reader:
+                line, previous = previous + 1, reader.line_num
+                if not "".join(record).strip():
+                    continue  # a blank line, or a row of empty cells as spreadsheets leave
+                if len(record) != width and (len(record) < width or "".join(record[width:]).strip()):
+                    self.problem(line, None, f"{len(record)} values, but the header has {width} columns")
+                    continue
+                lines.append(line)
+                records.append(record)
+        except csv.Error as exc:
+            self.problem(reader.line_num, None, f"not valid CSV: {exc}")
+        if positions is None:  # the header itself is not valid CSV
+            self.raise_problems()
+            return []
+        rows = self._check(lines, records, positions)
+        self.raise_problems()
+        return rows
+
+    def _header(self, header: list[str]) -> tuple[int | None, ...]:
+        """Each column's position in COLUMNS order (None: an optional column left out)."""
+        positions: dict[str, int] = {}
+        for index, cell in enumerate(header):
+            column = "_".join(cell.strip().lower().split())
+            if not column:
+                if "".join(header[index:]).strip():
+                    self.problem(1, f"column {index + 1}", "the header names no column here", _WHOLE_ROW)
+                continue
+            if column in positions:
+                self.problem(1, column, "column appears twice in the header", _WHOLE_ROW)
+            elif column not in COLUMNS:
+                self.problem(1, column, f"unknown column; the columns are: {', '.join(COLUMNS)}", _WHOLE_ROW)
+            else:
+                positions[column] = index
+        if not positions:
+            self.problems.clear()
+            self.problem(1, None, f"the first line must be the header row: {template_header()}")
+        else:
+            for column in COLUMNS:
+                if column not in positions and column not in OPTIONAL_COLUMNS:
+                    self.problem(1, column, "required column is missing from the header", _LATER)
+        self.raise_problems()
+        return tuple(positions.get(column) for column in COLUMNS)
+
+    def _check(
+        self, lines: list[int], records: list[list[str]], positions: tuple[int | None, ...]
+    ) -> list[SampleRow]:
+        """Every value of every record parsed and checked; the good rows, in file order."""
+        count = len(records)
+        if not count:
+            return []
+        by_position = list(zip(*records, strict=False))  # one tuple per column (extra cells fall away)
+        raw = {
+            column: list(map(str.strip, by_position[index])) if index is not None else [""] * count
+            for column, index in zip(COLUMNS, positions, strict=True)
+        }
+        bad: set[int] = set()
+
+        def report(column: str, problems: list[tuple[int, str]]) -> None:
+            for index, message in problems:
+                bad.add(index)
+                self.problem(lines[index], column, message)
+
+        for column in REQUIRED_VALUES:
+            report(column, [(i, "a value is required") for i, v in enumerate(raw[column]) if not v])
+
+        text_values: dict[str, list[str]] = {}
+        for column, limit in MAX_LENGTHS.items():
+            values = text_values[column] = [" ".join(value.split()) for value in raw[column]]
+            too_long = [
+                (i, f"longer than {limit} characters ({len(v)})")
+                for i, v in enumerate(values)
+                if len(v) > limit
+            ]
+            report(column, too_long)
+
+        surveys = raw["survey"]
+        unknown = f"(known: {self.known_surveys})"
+        report(
+            "survey",
+            [
+                (i, f"unknown survey '{v}' {unknown}")
+                for i, v in enumerate(surveys)
+                if v and v not in self.surveys
+            ],
+        )
+
+        phones: dict[str, list[str | None]] = {}
+        for column in ("phone", "alt_phone"):
+            values = raw[column]
+            checked = list(map(check_uk_phone, values))  # cached: repeated numbers cost a look-up
+            phones[column] = [number for number, _ in checked]
+            report(
+                column,
+                [
+                    (i, f"'{values[i]}': {why}")
+                    for i, (n, why) in enumerate(checked)
+                    if n is None and values[i]
+                ],
+            )
+
+        dates: dict[str, list[date | None]] = {}
+        for column in ("date_of_birth", "report_date"):
+            values = raw[column]
+            parsed = list(map(_parse_date, values))
+            report(column, [(i, p) for i, p in enumerate(parsed) if isinstance(p, str) and values[i]])
+            dates[column] = [None if isinstance(p, str) else p for p in parsed]
+
+        risks: list[RiskLevel | str | None] = list(map(_RISKS.get, raw["risk_level"], repeat("?")))
+        for i in [i for i, r in enumerate(risks) if r == "?"]:
+            risks[i] = _parse_risk(raw["risk_level"][i])
+        report("risk_level", [(i, r) for i, r in enumerate(risks) if isinstance(r, str) and r not in _LEVELS])
+
+        flags: dict[str, list[bool | None]] = {}
+        for column in FLAG_COLUMNS:
+            values = raw[column]
+            parsed_flags = flags[column] = list(map(_FLAGS.get, values))
+            for i in [i for i, f in enumerate(parsed_flags) if f is None]:
+                parsed_flags[i] = _parse_flag(values[i])
+            not_a_flag = "is not Y or N (also yes/no, true/false, 1/0; blank is N)"
+            report(
+                column, [(i, f"'{values[i]}' {not_a_flag}") for i, f in enumerate(parsed_flags) if f is None]
+            )
+
+        rows: list[SampleRow] = []
+        first: dict[tuple[str, str, str], SampleRow] = {}
+        columns = zip(
+            lines,
+            text_values["crime_ref"],
+            surveys,
+            text_values["victim_name"],
+            phones["phone"],
+            phones["alt_phone"],
+            dates["date_of_birth"],
+            dates["report_date"],
+            text_values["division"],
+            text_values["district"],
+            risks,
+            *(flags[column] for column in FLAG_COLUMNS),
+            strict=True,
+        )
+        for index, fields in enumerate(columns):
+            if index in bad:
+                continue
+            row = SampleRow._make(fields)
+            if row.alt_phone == row.phone:
+                row = row._replace(alt_phone=None)
+            if self._dates_in_order(row):
+                earlier = first.setdefault(row.key, row)
+                if earlier is row or earlier.same_data(row):
+                    rows.append(row)
+                else:
+                    self._duplicate(row, earlier)
+        return rows
+
+    def _dates_in_order(self, row: SampleRow) -> bool:
+        born, reported, line = row.date_of_birth, row.report_date, row.line
+        good = True
+        if reported > self.today:
+            self.problem(line, "report_date", f"{uk_date(reported)} is in the future", _LATER)
+            good = False
+        if born is not None and born > self.today:
+            self.problem(line, "date_of_birth", f"{uk_date(born)} is in the future", _LATER)
+            good = False
+        elif born is not None and born > reported:
+            message = f"{uk_date(born)} is after the report date {uk_date(reported)}"
+            self.problem(line, "date_of_birth", message, _LATER)
+            good = False
+        return good
+
+    def _duplicate(self, row: SampleRow, earlier: SampleRow) -> None:
+        differ = [
+            name for name, a, b in zip(SampleRow._fields[1:], row[1:], earlier[1:], strict=True) if a != b
+        ]
+        self.problem(
+            row.line,
+            "crime_ref",
+            f"same survey, crime_ref and victim_name as line {earlier.line}"
+            f" but a different {', '.join(differ)}",
+            _LATER,
+        )
+
+
+# ---------------------------------------------------------------- importing
+
+_T = TypeVar("_T")
+
+
+def _chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def import_sample(
+    session: Session, actor: Actor, catalogue: Catalogue, path: Path | str, *, today: date | None = None
+) -> ImportSummary:
+    """Check a whole extract, then create its new cases, screened, in the session's transaction.
+
+    `today` (default: today in the bureau's time zone) is the day the screening and the future-date checks
+    use. The caller commits; on SampleFileError nothing has been written.
+    """
+    require(actor, Permission.IMPORT_SAMPLE)
+    with _cyclic_gc_paused():
+        return _import(session, actor, catalogue, path, today or local_today())
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cycle collector for a bulk import.
+
+    An import allocates a few million objects (values, rows, parameters) that live until it ends and form
+    no cycles; the collector would scan them again and again as they pile up, which took 40% of the
+    time. Reference counting still frees everything as usual.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(
+    session: Session, actor: Actor, catalogue: Catalogue, path: Path | str, today: date
+) -> ImportSummary:
+    started = time.perf_counter()
+    rows = read_sample_file(path, catalogue, today=today)
+    stages = {"read": time.perf_counter() - started}
+    now = utcnow()
+    batch = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+    def lap(stage: str) -> None:
+        stages[stage] = time.perf_counter() - started - sum(stages.values())
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK_KEY})
+    first: dict[tuple[str, str, str], SampleRow] = {}
+    for row in rows:
+        first.setdefault(row.key, row)  # a row repeated identically in the file is one case
+    unique = list(first.values())
+    present = _case_ids(session, [row.key for row in unique])
+    new_rows = [row for row in unique if row.key not in present]
+    lap("look-up")
+    warnings = _shared_phone_warnings(session, unique, present)  # before the inserts: earlier cases only
+    lap("shared phones")
+
+    screeners = {survey: Screener(catalogue.get(survey)) for survey in {row.survey for row in new_rows}}
+    excluded: Counter[str] = Counter()
+    not_released = 0
+    kept: list[tuple[Any, ...]] = []
+    exclusions: list[tuple[tuple[str, str, str], list[tuple[str, str]]]] = []
+    for row in new_rows:
+        screening = screeners[row.survey].screen(row, today)  # a SampleRow has the fields screening reads
+        availability = screening.availability
+        if availability is Availability.OPEN:
+            kept.append(_case_values(row, now, batch, OPEN))
+        elif availability is Availability.WAITING:
+            assert screening.available_from is not None
+            kept.append(
+                _case_values(row, now, batch, PENDING, next_call_at=_local_midnight(screening.available_from))
+            )
+        elif availability is Availability.OVER:
+            kept.append(
+                _case_values(row, now, batch, CLOSED, closed_reason=OUT_OF_FIELD_PERIOD, closed_at=now)
+            )
+            not_released += 1
+        else:
+            reason = screening.exclusion_reason
+            assert reason is not None
+            kept.append(
+                _case_values(
+                    row, now, batch, CLOSED, SCREENED_OUT.code, closed_reason=reason.value, closed_at=now
+                )
+            )
+            exclusions.append((row.key, [(d.reason.value, d.note) for d in screening.exclusions]))
+            excluded[reason.value] += 1
+    lap("screen")
+
+    _insert_many(session, Case.metadata.tables[Case.__tablename__], _CASE_COLUMNS, kept)
+    ids = _case_ids(session, [key for key, _ in exclusions])
+    decisions = [
+        {
+            "case_id": ids[key],
+            "reason": reason,
+            "excluded": True,
+            "decided_by": AUTOMATIC,
+            "staff_id": None,
+            "decided_at": now,
+            "note": note,
+        }
+        for key, decided in exclusions
+        for reason, note in decided
+    ]
+    screening_decisions = ScreeningDecision.metadata.tables[ScreeningDecision.__tablename__]
+    for decision_chunk in _chunks(decisions):
+        session.execute(insert(screening_decisions), list(decision_chunk))
+    lap("insert")
+
+    summary = ImportSummary(
+        imported=len(new_rows),
+        already_present=len(rows) - len(new_rows),
+        excluded={reason.value: excluded[reason.value] for reason in ExclusionReason},
+        not_released=not_released,
+        shared_phone_warnings=warnings,
+        batch=batch,
+    )
+    detail = {
+        "rows": len(rows),
+        "imported": summary.imported,
+        "already_present": summary.already_present,
+        "excluded": summary.excluded,
+        "not_released": summary.not_released,
+        "shared_phone_warnings": len(warnings),
+        "surveys": dict(sorted(Counter(row.survey for row in new_rows).items())),
+    }
+    session.add(
+        AuditEvent(
+            at=now,
+            staff_id=actor.staff_id,
+            action="sample_imported",
+            entity="import_batch",
+            entity_id=batch,
+            detail=json.dumps(detail, sort_keys=True),
+        )
+    )
+    session.flush()
+    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in stages.items())
+    log.info("sample import %s: %d rows, %d imported; %s", batch, len(rows), summary.imported, timings)
+    return summary
+
+
+#: The columns an import fills, in the order of `_case_values`.
+_CASE_COLUMNS = (
+    "survey",
+    "crime_ref",
+    "victim_name",
+    "phone",
+    "alt_phone",
+    "date_of_birth",
+    "report_date",
+    "division",
+    "district",
+    "risk_level",
+    "opted_out",
+    "vulnerable",
+    "nfa_requested",
+    "not_cooperating",
+    "status",
+    "final_disposition",
+    "closed_reason",
+    "closed_at",
+    "next_call_at",
+    "attempt_count",
+    "imported_at",
+    "import_batch",
+)
+
+
+def _case_values(
+    row: SampleRow,
+    now: datetime,
+    batch: str,
+    status: str,
+    final_disposition: str | None = None,
+    *,
+    closed_reason: str | None = None,
+    closed_at: datetime | None = None,
+    next_call_at: datetime | None = None,
+) -> tuple[Any, ...]:
+    """A new case's values for _CASE_COLUMNS."""
+    return (
+        row.survey,
+        row.crime_ref,
+        row.victim_name,
+        row.phone,
+        row.alt_phone,
+        row.date_of_birth,
+        row.report_date,
+        row.division,
+        row.district,
+        row.risk_level.value if row.risk_level else None,
+        row.opted_out,
+        row.vulnerable,
+        row.nfa_requested,
+        row.not_cooperating,
+        status,
+        final_disposition,
+        closed_reason,
+        closed_at,
+        next_call_at,
+        0,
+        now,
+        batch,
+    )
+
+
+def _insert_many(
+    session: Session, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """INSERT rows with the driver's executemany (COPY on PostgreSQL), each distinct value converted once
+    by SQLAlchemy's own bind processors for this dialect.
+
+    `session.execute(insert(table), dicts)` spent more time building parameters than SQLite spent storing
+    the rows (1.1 s of 2 s for 100,000 cases: per row, per column). An extract repeats most values (report
+    dates, flags, the import time), so converting each distinct value once does the same work in a
+    fraction of the time, with the same conversions on SQLite and PostgreSQL. Columns left out get their
+    Python-side scalar default, as insert() would give them.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(columns)
+    defaults: list[Any] = []
+    for column in table.columns:
+        if column.name in columns or column.primary_key or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise TypeError(
+                f"{table.name}.{column.name}: a computed default needs insert(), not _insert_many"
+            )
+        names.append(column.name)
+        defaults.append(getattr(column.default, "arg", None))
+    converters = []
+    for index, name in enumerate(names):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            converters.append((index, process, dict[Any, Any]()))
+    prepared = []
+    for row in rows:
+        values = [*row, *defaults]
+        for index, process, converted in converters:
+            value = values[index]
+            if value in converted:
+                values[index] = converted[value]
+            else:
+                values[index] = converted[value] = process(value)
+        prepared.append(tuple(values))
+    preparer = dialect.identifier_preparer
+    target = f"{preparer.format_table(table)} ({', '.join(preparer.quote(n) for n in names)})"
+    if dialect.name == "postgresql":
+        # COPY is PostgreSQL's bulk load: 100,000 cases in 1.6 s against 4 s with executemany.
+        driver_connection = connection.connection.driver_connection
+        assert driver_connection is not None
+        with driver_connection.cursor() as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
+            for prepared_row in prepared:
+                copy.write_row(prepared_row)
+        return
+    if dialect.paramstyle != "qmark":  # pragma: no cover - SQLite and psycopg are the drivers supported
+        raise TypeError(f"unsupported DB-API paramstyle {dialect.paramstyle}")
+    statement = f"INSERT INTO {target} VALUES ({', '.join(['?'] * len(names))})"
+    for chunk in _chunks(prepared):
+        connection.exec_driver_sql(statement, list(chunk))
+
+
+def _local_midnight(day: date) -> datetime:
+    """The start of `day` in the bureau's time zone, as aware UTC."""
+    return datetime.combine(day, clock_time(0), tzinfo=LOCAL).astimezone(UTC)
+
+
+def _case_ids(session: Session, keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+    """Ids of the cases with these keys, looked up by survey and crime_ref in chunks (the unique index)."""
+    wanted = set(keys)
+    crime_refs: dict[str, set[str]] = defaultdict(set)
+    for survey, crime_ref, _ in wanted:
+        crime_refs[survey].add(crime_ref)
+    ids: dict[tuple[str, str, str], int] = {}
+    for survey, refs in crime_refs.items():
+        for chunk in _chunks(sorted(refs), LOOKUP_CHUNK):
+            query = select(Case.id, Case.crime_ref, Case.victim_name).where(
+                Case.survey == survey, Case.crime_ref.in_(chunk)
+            )
+            for case_id, crime_ref, victim_name in session.execute(query):
+                key = (survey, crime_ref, victim_name)
+                if key in wanted:
+                    ids[key] = case_id
+    return ids
+
+
+def _shared_phone_warnings(
+    session: Session, rows: Sequence[SampleRow], present: dict[tuple[str, str, str], int]
+) -> tuple[SharedPhoneWarning, ...]:
+    """Numbers reaching more than one case, among the file's cases and those already in the database.
+
+    `present` maps the file's cases already in the database to their ids, so that a re-imported case is
+    not taken for another case at the same number.
+    """
+    in_file: dict[str, dict[tuple[str, str, str], SampleRow]] = defaultdict(dict)
+    for row in rows:
+        in_file[row.phone][row.key] = row
+        if row.alt_phone:
+            in_file[row.alt_phone][row.key] = row
+    own_ids = set(present.values())
+    in_database: dict[str, dict[int, str]] = defaultdict(dict)
+    numbers = sorted(in_file)
+    columns = (Case.id, Case.crime_ref, Case.phone, Case.alt_phone)
+    for column in (Case.phone, Case.alt_phone):  # two queries: an OR would not use the phone index
+        for chunk in _chunks(numbers, LOOKUP_CHUNK):
+            for case_id, crime_ref, phone, alt_phone in session.execute(
+                select(*columns).where(column.in_(chunk))
+            ):
+                if case_id in own_ids:
+                    continue  # this file's own case, from an earlier import of it
+                for number in (phone, alt_phone):
+                    if number in in_file:
+                        in_database[number][case_id] = crime_ref
+
+    warnings: dict[tuple[frozenset[int], frozenset[int]], SharedPhoneWarning] = {}
+    for number, cases in in_file.items():
+        others = in_database.get(number, {})
+        if len(cases) + len(others) < 2:
+            continue
+        file_rows = sorted(cases.values(), key=lambda r: r.line)
+        identity = (frozenset(r.line for r in file_rows), frozenset(others))
+        warnings.setdefault(
+            identity,
+            SharedPhoneWarning(
+                lines=tuple(r.line for r in file_rows),
+                crime_refs=tuple(r.crime_ref for r in file_rows),
+                in_database=tuple(sorted(others.values())),
+            ),
+        )
+    return tuple(sorted(warnings.values(), key=lambda w: w.lines))
+
+
+__all__ = [
+    "COLUMNS",
+    "OUT_OF_FIELD_PERIOD",
+    "ImportSummary",
+    "SampleFileError",
+    "SampleRow",
+    "SharedPhoneWarning",
+    "import_sample",
+    "read_sample_file",
+    "template_header",
+]
