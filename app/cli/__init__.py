@@ -7,7 +7,19 @@ from __future__ import annotations
 
 import sys
 
-from app.cli import database, questionnaire, staff  # noqa: F401 - registers the commands
+from app.cli import (  # noqa: F401 - importing a module registers its commands
+    cases,
+    database,
+    demo,
+    export,
+    questionnaire,
+    rates,
+    report,
+    responses,
+    sample,
+    settings,
+    staff,
+)
 from app.cli.common import cli
 from app.errors import SurveyError
 

@@ -106,6 +106,8 @@ class Case(Base):
         UniqueConstraint("survey", "crime_ref", "victim_name", name="uq_cases_survey_crime_ref_victim_name"),
         # Allocation: the next open case of a survey whose appointment (or none) is due.
         Index("ix_cases_status_survey_next_call_at", "status", "survey", "next_call_at"),
+        # Fieldwork windows: open pending cases, close open ones, by report date (each allocation).
+        Index("ix_cases_status_survey_report_date", "status", "survey", "report_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

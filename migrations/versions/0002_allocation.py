@@ -8,6 +8,7 @@ cases.appointment_by_id: the caller who made the appointment held in next_call_a
 cases.last_attempt_at and attempts_morning/afternoon/evening: allocation varies the time of day of
 attempts with a plain ORDER BY on the current band's count.
 attempts.partial: a break-off that reached the questionnaire's partial point (1.2 rather than 2.12).
+ix_cases_status_survey_report_date: allocation opens and closes fieldwork windows by report date.
 
 Batch mode: SQLite cannot add a foreign key to an existing table, so "cases" is rebuilt there
 (app.store.db.schema_change keeps foreign keys off meanwhile); PostgreSQL gets plain ALTER TABLEs.
@@ -35,11 +36,13 @@ def upgrade() -> None:
         batch.create_foreign_key(
             op.f("fk_cases_appointment_by_id_staff"), "staff", ["appointment_by_id"], ["id"]
         )
+    op.create_index(op.f("ix_cases_status_survey_report_date"), "cases", ["status", "survey", "report_date"])
     with op.batch_alter_table("attempts") as batch:
         batch.add_column(sa.Column("partial", sa.Boolean(), server_default=sa.false(), nullable=False))
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_cases_status_survey_report_date"), table_name="cases")
     with op.batch_alter_table("attempts") as batch:
         batch.drop_column("partial")
     with op.batch_alter_table("cases") as batch:
