@@ -32,6 +32,7 @@ class Permission(StrEnum):
     IMPORT_RESPONSES = "import_responses"
     MANAGE_STAFF = "manage_staff"
     MANAGE_QUESTIONNAIRES = "manage_questionnaires"
+    MANAGE_SETTINGS = "manage_settings"  # calling hours, retry gaps, stale-allocation time
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -45,6 +46,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.CORRECT_ANSWERS,
             Permission.HANDLE_SAFEGUARDING,
             Permission.REPORT,
+            Permission.MANAGE_SETTINGS,
         }
     ),
     Role.ANALYST: frozenset({Permission.EXPORT, Permission.REPORT, Permission.IMPORT_RESPONSES}),
@@ -54,6 +56,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.IMPORT_RESPONSES,
             Permission.MANAGE_STAFF,
             Permission.MANAGE_QUESTIONNAIRES,
+            Permission.MANAGE_SETTINGS,
             Permission.REPORT,
         }
     ),

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import today, utcnow
-from app.domain.dispositions import SCREENED_OUT, Outcome
+from app.domain.dispositions import Outcome
 from app.domain.eligibility import CallerCheck, SampleFields, screen
 from app.domain.permissions import Actor
 from app.domain.questionnaire import ExclusionReason
@@ -104,7 +104,7 @@ def sample_fields(case: Case) -> dict[str, object]:
 
 def screening_for(session: Session, actor: Actor, catalogue: Catalogue, case_id: int) -> ScreeningView:
     """The screening screen's content; only for the caller holding the case (the view is audited)."""
-    case = cases._held_case(session, actor, case_id)
+    case = cases.held_case(session, actor, case_id)
     questionnaire = catalogue.get(case.survey)
     result = screen(questionnaire, _fields(case), today())
     disposition = cases.case_disposition(session, case_id)
@@ -142,7 +142,7 @@ def screening_for(session: Session, actor: Actor, catalogue: Catalogue, case_id:
         numbers=tuple(numbers),
         leave_voicemail=questionnaire.calls.leave_voicemail,
         voicemail_message=questionnaire.calls.voicemail_message,
-        open_attempt_id=cases._open_attempt_id(session, case_id),
+        open_attempt_id=cases.open_attempt_id(session, case_id),
         sample=sample_fields(case),
     )
 
@@ -158,7 +158,7 @@ def record_screening(
 
     Returns the exclusion reason, or None when the case may be dialled.
     """
-    case = cases._held_case(session, actor, case_id)
+    case = cases.held_case(session, actor, case_id)
     questionnaire = catalogue.get(case.survey)
     result = screen(questionnaire, _fields(case), today())
     now = utcnow()
@@ -195,8 +195,7 @@ def record_screening(
                 )
             )
     if excluded is not None:
-        cases._close(case, SCREENED_OUT, ExclusionReason(excluded).value, now)
-        cases._audit(session, actor.staff_id, "case_excluded", case_id, reason=excluded)
+        cases.exclude_held_case(session, actor, case_id, ExclusionReason(excluded).value, now)
     else:
         case.last_activity_at = now
     return excluded
@@ -298,7 +297,7 @@ def resume(session: Session, actor: Actor, catalogue: Catalogue, interview_id: i
     state = interviews.load_interview(session, actor, catalogue, interview_id)
     if state.case_id is None:
         raise interviews.InterviewError("this interview has no case")
-    case = cases._held_case(session, actor, state.case_id)
+    case = cases.held_case(session, actor, state.case_id)
     case.last_activity_at = utcnow()
     return Resumed(state=state, sample=sample_fields(case))
 

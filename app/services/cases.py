@@ -42,6 +42,7 @@ from app.domain.dispositions import (
     FINAL_DISPOSITIONS,
     FINAL_OUTCOMES,
     OPEN_NOT_YET_CALLED,
+    SCREENED_OUT,
     TEMPORARY_DISPOSITIONS,
     AttemptRecord,
     Category,
@@ -386,7 +387,7 @@ def _reason_text(reason: str) -> str:
     return text
 
 
-def _open_attempt_id(session: Session, case_id: int) -> int | None:
+def open_attempt_id(session: Session, case_id: int) -> int | None:
     return session.scalar(
         select(Attempt.id).where(Attempt.case_id == case_id, Attempt.outcome.is_(None)).order_by(Attempt.id)
     )
@@ -776,12 +777,12 @@ def _allocated(session: Session, case_row: Case) -> AllocatedCase:
         last_attempt_at=case_row.last_attempt_at,
         appointment_at=case_row.next_call_at if case_row.appointment_by_id is not None else None,
         disposition=_open_disposition(records),
-        open_attempt_id=_open_attempt_id(session, case_row.id),
+        open_attempt_id=open_attempt_id(session, case_row.id),
         allocated_at=case_row.allocated_at,
     )
 
 
-def _held_case(session: Session, actor: Actor, case_id: int) -> Case:
+def held_case(session: Session, actor: Actor, case_id: int) -> Case:
     """The case, locked, if the actor holds it."""
     require(actor, Permission.CALL_CASES)
     me = _staff_id(actor)
@@ -791,15 +792,24 @@ def _held_case(session: Session, actor: Actor, case_id: int) -> Case:
     return case_row
 
 
+def exclude_held_case(
+    session: Session, actor: Actor, case_id: int, reason: str, now: datetime | None = None
+) -> None:
+    """The caller's screening found the case not eligible: close it as screened out (4.10) with the reason."""
+    case_row = held_case(session, actor, case_id)
+    _close(case_row, SCREENED_OUT, reason, now or utcnow())
+    _audit(session, actor.staff_id, "case_excluded", case_id, reason=reason)
+
+
 def touch_case(session: Session, actor: Actor, case_id: int, now: datetime | None = None) -> None:
     """Note activity on a held case (e.g. each answer), so it is not released as stale."""
-    _held_case(session, actor, case_id).last_activity_at = now or utcnow()
+    held_case(session, actor, case_id).last_activity_at = now or utcnow()
 
 
 def return_case(session: Session, actor: Actor, case_id: int, now: datetime | None = None) -> CaseState:
     """The caller gives a held case back to the pool without a call (end of a shift, say)."""
-    case_row = _held_case(session, actor, case_id)
-    if _open_attempt_id(session, case_id) is not None:
+    case_row = held_case(session, actor, case_id)
+    if open_attempt_id(session, case_id) is not None:
         raise CaseError(f"case {case_id} has a call in progress: record its outcome first")
     case_row.last_activity_at = now or utcnow()
     case_row.allocated_to_id = None
@@ -820,7 +830,7 @@ def start_attempt(
     The caller must hold the case, within calling hours, with no other attempt on it unfinished.
     """
     now = now or utcnow()
-    case_row = _held_case(session, actor, case_id)
+    case_row = held_case(session, actor, case_id)
     settings = get_settings(session)
     if not settings.calling_hours.contains(now):
         raise OutsideCallingHours(f"no calls outside calling hours ({settings.calling_hours})")
@@ -829,7 +839,7 @@ def start_attempt(
     match = next((n for n in numbers if "".join(n.split()) == dialled), None)
     if match is None:
         raise CaseError(f"that number is not one of case {case_id}'s numbers")
-    unfinished = _open_attempt_id(session, case_id)
+    unfinished = open_attempt_id(session, case_id)
     if unfinished is not None:
         raise CaseError(f"attempt {unfinished} on case {case_id} is unfinished: record its outcome first")
     attempt = Attempt(case_id=case_id, caller_id=actor.staff_id, started_at=now, number_dialled=match)
@@ -872,7 +882,7 @@ def finish_attempt(
     attempt = session.get(Attempt, attempt_id)
     if attempt is None or attempt.caller_id != me:
         raise CaseError(f"attempt {attempt_id} is not one of your calls")
-    case_row = _held_case(session, actor, attempt.case_id)
+    case_row = held_case(session, actor, attempt.case_id)
     session.refresh(attempt)
     if attempt.outcome is not None:
         raise CaseError(f"attempt {attempt_id} is finished already ({attempt.outcome})")
@@ -1042,7 +1052,7 @@ def reassign(
     case_row = _case_for_update(session, case_id)
     if case_row.status != OPEN:
         raise CaseError(f"case {case_id} is {case_row.status}: only an open case can be reassigned")
-    if _open_attempt_id(session, case_id) is not None:
+    if open_attempt_id(session, case_id) is not None:
         raise CaseError(f"case {case_id} has a call in progress: wait until its outcome is recorded")
     previous = case_row.allocated_to_id
     future_appointment = (
@@ -1148,7 +1158,7 @@ def close_case(
     case_row = _case_for_update(session, case_id)
     if case_row.status == CLOSED:
         raise CaseError(f"case {case_id} is closed already")
-    if _open_attempt_id(session, case_id) is not None:
+    if open_attempt_id(session, case_id) is not None:
         raise CaseError(f"case {case_id} has a call in progress: wait until its outcome is recorded")
     if disposition_code is not None:
         try:

@@ -220,8 +220,8 @@ def _format(key: str, text: str) -> str:
 
 
 def set_setting(session: Session, actor: Actor, key: str, value: str | int | CallingHours) -> str:
-    """Check and store one setting; returns the value as stored (canonical text). Needs MANAGE_CASES."""
-    require(actor, Permission.MANAGE_CASES)
+    """Check and store one setting; returns the value as stored (canonical text). Needs MANAGE_SETTINGS."""
+    require(actor, Permission.MANAGE_SETTINGS)
     if key not in SPECS:
         raise SettingsError(f"unknown setting '{key}'; known: {', '.join(SPECS)}")
     text = value.describe() if isinstance(value, CallingHours) else str(value)

@@ -32,6 +32,7 @@ _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
+    "PRAGMA cache_size=-65536",  # 64 MiB of page cache: faster bulk imports and reports
 )
 
 # Key of the PostgreSQL advisory lock that makes concurrent migrations (two app starts) take turns.
