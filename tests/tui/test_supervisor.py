@@ -143,3 +143,45 @@ async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert screen.report.survey != "burglary"
+
+
+async def test_supervisor_closes_and_reopens_a_case_with_reasons(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    add_case(runtime, "rape", n=2)
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        app.push_screen(CaseHistoryScreen(2))
+        await settle(pilot)
+        await pilot.press("c")
+        await pilot.press(*"victim moved abroad", "enter")
+        await settle(pilot)
+        assert "closed" in str(app.screen.query_one("#history", Static).render())
+        await pilot.press("o")
+        await pilot.press(*"new number found", "enter")
+        await settle(pilot)
+        assert "Case #2" in str(app.screen.query_one("#history", Static).render())
+    with runtime.sessions() as session:
+        from app.store.models import AuditEvent, Case
+
+        case = session.get(Case, 2)
+        reasons = [e.detail for e in session.query(AuditEvent).filter(AuditEvent.entity_id == "2")]
+    assert case is not None and case.status == "open"
+    assert any("victim moved abroad" in (d or "") for d in reasons)
+    assert any("new number found" in (d or "") for d in reasons)
+
+
+async def test_question_timings(runtime: Runtime) -> None:
+    await complete_one_interview(runtime)
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in(pilot, "ssuper")
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        table = app.screen.query_one("#timings", DataTable)
+        assert table.row_count > 10  # burglary, the first survey, has the one interview
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert table.row_count == 0  # no domestic abuse interviews

@@ -141,6 +141,9 @@ class CaseHistoryScreen(Screen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("i", "interview", "Open interview"),
+        Binding("r", "reassign", "Reassign"),
+        Binding("o", "reopen", "Reopen"),
+        Binding("c", "close", "Close case"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -156,6 +159,9 @@ class CaseHistoryScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        self.load()
+
+    def load(self) -> None:
         actor = self.app.user.actor()  # type: ignore[attr-defined]
         case_id = self.case_id
         self.app.db(  # type: ignore[attr-defined]
@@ -213,3 +219,53 @@ class CaseHistoryScreen(Screen[None]):
 
         if self.history and self.history.interviews:
             self.app.push_screen(InterviewDetailScreen(self.history.interviews[-1].interview_id))
+
+    # ------------------------------------------------------------ case management (with a reason)
+
+    def _with_reason(self, title: str, act) -> None:  # type: ignore[no-untyped-def]
+        from app.tui.screens.dialogs import TextPrompt
+
+        def go(reason: str | None) -> None:
+            if not reason:
+                return
+
+            def done(state: cases.CaseState) -> None:
+                self.notify(f"Case #{state.case_id}: {state.status}.", timeout=4)
+                self.load()
+
+            self.app.db(lambda session: act(session, reason), done)  # type: ignore[attr-defined]
+
+        self.app.push_screen(TextPrompt(title, required=True), go)
+
+    def action_reassign(self) -> None:
+        from app.tui.screens.dialogs import TextPrompt
+
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        case_id = self.case_id
+
+        def to_whom(username: str | None) -> None:
+            if username:
+                self._with_reason(
+                    f"Reason for giving case #{case_id} to {username}",
+                    lambda session, reason: cases.reassign(session, actor, case_id, username, reason),
+                )
+
+        self.app.push_screen(TextPrompt("Reassign to which caller? (user name)", required=True), to_whom)
+
+    def action_reopen(self) -> None:
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        case_id = self.case_id
+        self._with_reason(
+            f"Reason for reopening case #{case_id}",
+            lambda session, reason: cases.reopen(session, actor, catalogue, case_id, reason),
+        )
+
+    def action_close(self) -> None:
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        case_id = self.case_id
+        self._with_reason(
+            f"Reason for closing case #{case_id}",
+            lambda session, reason: cases.close_case(session, actor, catalogue, case_id, reason),
+        )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from rich.text import Text
 from textual import on
@@ -288,6 +288,7 @@ class CallersWorkScreen(Screen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("ctrl+w", "toggle_by", "Day / week"),
+        Binding("ctrl+t", "timings", "Question timings"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -364,4 +365,69 @@ class CallersWorkScreen(Screen[None]):
 
     def action_toggle_by(self) -> None:
         self.by = "week" if self.by == "day" else "day"
+        self.load()
+
+    def action_timings(self) -> None:
+        try:
+            start = parse_date(self.query_one("#from", Input).value)
+            end = parse_date(self.query_one("#to", Input).value)
+        except AnswerError as exc:
+            self.query_one("#message", Static).update(Text(str(exc)))
+            return
+        self.app.push_screen(QuestionTimingsScreen(start, end))
+
+
+class QuestionTimingsScreen(Screen[None]):
+    """Average time on each question, slowest first: where long interviews lose people."""
+
+    CSS_PATH = "supervisor.tcss"
+    BINDINGS = [
+        Binding("ctrl+s", "next_survey", "Survey"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self, start: date, end: date) -> None:
+        super().__init__()
+        self.start = start
+        self.end = end
+        self.surveys: list[str] = []
+        self.index = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="message", classes="title")
+        yield DataTable(id="timings", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.surveys = [q.id for q in self.app.runtime.catalogue]  # type: ignore[attr-defined]
+        self.query_one("#timings", DataTable).add_columns("Question", "Answers", "Average seconds")
+        self.load()
+
+    def load(self) -> None:
+        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        survey, start, end = self.surveys[self.index], self.start, self.end
+        self.app.db(  # type: ignore[attr-defined]
+            lambda session: review.question_timings(session, actor, survey, start=start, end=end),
+            self._show,
+            write=False,
+            group="timings",
+            exclusive=True,
+        )
+
+    def _show(self, rows: list[review.QuestionTiming]) -> None:
+        if not self.is_attached:
+            return
+        table = self.query_one("#timings", DataTable)
+        table.clear()
+        for row in rows:
+            table.add_row(row.question_id, str(row.answers), f"{row.average_seconds:.1f}")
+        survey = self.surveys[self.index].replace("_", " ")
+        self.query_one("#message", Static).update(
+            f"{survey}: time on each question, {self.start:%d/%m/%Y} to {self.end:%d/%m/%Y}, slowest first."
+            " Ctrl+S: next survey."
+        )
+
+    def action_next_survey(self) -> None:
+        self.index = (self.index + 1) % len(self.surveys)
         self.load()
