@@ -41,6 +41,7 @@ class HomeScreen(Screen[None]):
             yield DataTable(id="appointments", cursor_type="row", show_cursor=False)
             yield Static("", id="waiting")
             yield Static("", id="message", classes="muted")
+            yield Static("", id="keys", classes="muted")
         yield Footer()
 
     @property
@@ -64,6 +65,22 @@ class HomeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#alerts-banner", Static).display = False
+        keys = [
+            (key, label)
+            for key, label, action in (
+                ("n", "next case", "next_case"),
+                ("a", "safeguarding alerts", "alerts"),
+                ("l", "call log", "call_log"),
+                ("w", "callers' work", "callers_work"),
+                ("i", "interviews", "interviews"),
+                ("f", "feedback to pass on", "feedback"),
+                ("d", "dashboard", "dashboard"),
+            )
+            if self.check_action(action, ())
+        ]
+        self.query_one("#keys", Static).update(
+            Text("Keys: " + " · ".join(f"{key} {label}" for key, label in keys) + " · Ctrl+Q quit")
+        )
         table = self.query_one("#appointments", DataTable)
         table.add_columns("When", "Survey", "Case")
         self.action_refresh()
