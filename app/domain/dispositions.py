@@ -67,6 +67,8 @@ class Outcome(StrEnum):
 FINAL_OUTCOMES = frozenset({Outcome.COMPLETED, Outcome.REFUSAL, Outcome.BREAK_OFF, Outcome.INELIGIBLE})
 #: Outcomes showing the number reaches the victim: an unfinished case is then a non-contact (2.x), not 3.x.
 REACHED_OUTCOMES = frozenset({Outcome.NOT_AVAILABLE, Outcome.UNSAFE_TO_TALK, Outcome.APPOINTMENT})
+#: Calls in which someone at the number was spoken to (the "contacts" of callers' daily counts).
+CONTACT_OUTCOMES = FINAL_OUTCOMES | REACHED_OUTCOMES
 
 
 class Category(StrEnum):
@@ -271,7 +273,8 @@ class Counts:
         return self.eligible + self.unknown + self.not_eligible
 
 
-_FIELD_FOR_CATEGORY = {
+#: The Counts field that each category adds to.
+COUNTS_FIELD: dict[Category, str] = {
     Category.I: "complete",
     Category.P: "partial",
     Category.R: "refusal",
@@ -285,11 +288,11 @@ _FIELD_FOR_CATEGORY = {
 
 def counts_from_dispositions(dispositions: Iterable[Disposition]) -> Counts:
     """Tally final dispositions; an open (temporary) case is a ValueError, since it has no category yet."""
-    tally = dict.fromkeys(_FIELD_FOR_CATEGORY.values(), 0)
+    tally = dict.fromkeys(COUNTS_FIELD.values(), 0)
     for disposition in dispositions:
         if not disposition.is_final:
             raise ValueError(f"case still open ({disposition}): close it before computing rates")
-        tally[_FIELD_FOR_CATEGORY[disposition.category]] += 1
+        tally[COUNTS_FIELD[disposition.category]] += 1
     return Counts(**tally)
 
 

@@ -75,7 +75,7 @@ class InterviewState:
         return self.current_question is None and self.stop_outcome is None
 
 
-def _questionnaire_for(session: Session, catalogue: Catalogue, interview: Interview) -> Questionnaire:
+def questionnaire_for(session: Session, catalogue: Catalogue, interview: Interview) -> Questionnaire:
     current = catalogue.get(interview.survey)
     if current.version == interview.questionnaire_version:
         return current
@@ -85,7 +85,7 @@ def _questionnaire_for(session: Session, catalogue: Catalogue, interview: Interv
 def _state(
     session: Session, catalogue: Catalogue, interview: Interview, discarded: dict[str, Answer] | None = None
 ) -> InterviewState:
-    questionnaire = _questionnaire_for(session, catalogue, interview)
+    questionnaire = questionnaire_for(session, catalogue, interview)
     rows = session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id)).all()
     answers: dict[str, Answer] = {}
     notes: dict[str, str] = {}
@@ -235,19 +235,14 @@ def record_answer(
             row.duration_ms = (row.duration_ms or 0) + duration_ms
         if note is not None:
             row.note = note
-    for discarded_id, old in applied.discarded.items():
-        session.add(
-            AnswerChange(
-                interview_id=interview.id,
-                question_id=discarded_id,
-                old_code=old.code,
-                old_value=old.stored_value(),
-                kind="discarded",
-                reason=f"routed away by the answer to {question_id}",
-                staff_id=actor.staff_id,
-                changed_at=now,
-            )
-        )
+    record_discarded(
+        session,
+        interview.id,
+        applied.discarded,
+        f"routed away by the answer to {question_id}",
+        actor.staff_id,
+        now,
+    )
     if applied.discarded:
         session.execute(
             delete(AnswerRow).where(
@@ -259,6 +254,30 @@ def record_answer(
     _touch_case(session, interview, now)
     session.flush()
     return _state(session, catalogue, interview, discarded=applied.discarded)
+
+
+def record_discarded(
+    session: Session,
+    interview_id: int,
+    discarded: Mapping[str, Answer],
+    reason: str,
+    staff_id: int | None,
+    now: datetime,
+) -> None:
+    """Keep in the history each answer that routing removed after a change or a correction."""
+    for question_id, old in discarded.items():
+        session.add(
+            AnswerChange(
+                interview_id=interview_id,
+                question_id=question_id,
+                old_code=old.code,
+                old_value=old.stored_value(),
+                kind="discarded",
+                reason=reason,
+                staff_id=staff_id,
+                changed_at=now,
+            )
+        )
 
 
 def add_note(session: Session, actor: Actor, interview_id: int, question_id: str, note: str) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.dispositions import (
+    COUNTS_FIELD,
     FINAL_DISPOSITIONS,
-    Category,
     Counts,
     Disposition,
     Rates,
@@ -28,18 +28,6 @@ from app.domain.dispositions import (
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.store.models import Case
-
-#: The Counts field of each category (tests check it against counts_from_dispositions).
-COUNTS_FIELD: dict[Category, str] = {
-    Category.I: "complete",
-    Category.P: "partial",
-    Category.R: "refusal",
-    Category.NC: "non_contact",
-    Category.O: "other",
-    Category.UH: "unknown_household",
-    Category.UO: "unknown_other",
-    Category.NE: "not_eligible",
-}
 
 #: Rate names as printed, and the Rates attribute holding each.
 RATE_NAMES: tuple[tuple[str, str], ...] = tuple(

@@ -15,32 +15,19 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import LOCAL, utcnow
-from app.domain.dispositions import Outcome
+from app.domain.dispositions import CONTACT_OUTCOMES, Outcome
 from app.domain.engine import Answer, AnswerError, Engine, describe_answer
 from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import TextQuestion
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
-from app.services.interviews import COMPLETED, PARTIAL, _questionnaire_for
+from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_discarded
 from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, Attempt, AuditEvent, Case, Interview, Staff
 
 #: The question whose "yes" (code 1) allows a victim's feedback to be passed to the officers involved.
 FEEDBACK_CONSENT = "consent_feedback"
 YES = 1
-
-CONTACT_OUTCOMES = [
-    o.value
-    for o in (
-        Outcome.COMPLETED,
-        Outcome.BREAK_OFF,
-        Outcome.REFUSAL,
-        Outcome.APPOINTMENT,
-        Outcome.NOT_AVAILABLE,
-        Outcome.UNSAFE_TO_TALK,
-        Outcome.INELIGIBLE,
-    )
-]
 
 
 class ReviewError(SurveyError):
@@ -170,7 +157,7 @@ def callers_work(
             Staff.username,
             day,
             func.count(),
-            func.count().filter(Attempt.outcome.in_(CONTACT_OUTCOMES)),
+            func.count().filter(Attempt.outcome.in_([o.value for o in CONTACT_OUTCOMES])),
             func.count().filter(Attempt.outcome == Outcome.COMPLETED.value),
             func.count().filter(Attempt.outcome == Outcome.REFUSAL.value),
         )
@@ -341,7 +328,7 @@ def interview_detail(
     interview = session.get(Interview, interview_id)
     if interview is None:
         raise ReviewError(f"interview {interview_id} does not exist")
-    questionnaire = _questionnaire_for(session, catalogue, interview)
+    questionnaire = questionnaire_for(session, catalogue, interview)
     rows = {
         r.question_id: r
         for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))
@@ -423,7 +410,7 @@ def correct_answer(
     interview = session.scalar(select(Interview).where(Interview.id == interview_id).with_for_update())
     if interview is None:
         raise ReviewError(f"interview {interview_id} does not exist")
-    questionnaire = _questionnaire_for(session, catalogue, interview)
+    questionnaire = questionnaire_for(session, catalogue, interview)
     engine = Engine(questionnaire)
     try:
         question = questionnaire.question(question_id)
@@ -462,19 +449,15 @@ def correct_answer(
         )
     )
     row.code, row.value = given.code, given.stored_value()
-    for qid, old in applied.discarded.items():
-        session.add(
-            AnswerChange(
-                interview_id=interview.id,
-                question_id=qid,
-                old_code=old.code,
-                old_value=old.stored_value(),
-                kind="discarded",
-                reason=f"routed away by the correction of {question_id}: {reason}",
-                staff_id=actor.staff_id,
-                changed_at=now,
-            )
-        )
+    record_discarded(
+        session,
+        interview.id,
+        applied.discarded,
+        f"routed away by the correction of {question_id}: {reason}",
+        actor.staff_id,
+        now,
+    )
+    for qid in applied.discarded:
         session.delete(rows[qid])
     route = engine.route(applied.answers)
     pending = tuple(qid for qid, status in route.statuses.items() if status.value == "pending")
@@ -543,7 +526,7 @@ def feedback_to_pass_on(
         query = query.where(Interview.survey == survey)
     items = []
     for interview, case in session.execute(query):
-        questionnaire = _questionnaire_for(session, catalogue, interview)
+        questionnaire = questionnaire_for(session, catalogue, interview)
         verbatims = {q.id: q for q in questionnaire.questions() if isinstance(q, TextQuestion) and q.verbatim}
         comments = tuple(
             (verbatims[row.question_id].text, row.value)

@@ -9,7 +9,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.clock import LOCAL, utcnow
-from app.domain.dispositions import Outcome
+from app.domain.dispositions import CONTACT_OUTCOMES, Outcome
 from app.domain.permissions import Actor, Permission, require
 from app.store.models import Attempt, Case
 
@@ -32,17 +32,6 @@ class CallerSummary:
     contacts_today: int
     completes_today: int
     refusals_today: int
-
-
-CONTACTS = (
-    Outcome.COMPLETED,
-    Outcome.BREAK_OFF,
-    Outcome.REFUSAL,
-    Outcome.APPOINTMENT,
-    Outcome.NOT_AVAILABLE,
-    Outcome.UNSAFE_TO_TALK,
-    Outcome.INELIGIBLE,
-)
 
 
 def caller_summary(session: Session, actor: Actor, now: datetime | None = None) -> CallerSummary:
@@ -80,7 +69,7 @@ def caller_summary(session: Session, actor: Actor, now: datetime | None = None) 
     counts = session.execute(
         select(
             func.count(),
-            func.count().filter(Attempt.outcome.in_([o.value for o in CONTACTS])),
+            func.count().filter(Attempt.outcome.in_([o.value for o in CONTACT_OUTCOMES])),
             func.count().filter(Attempt.outcome == Outcome.COMPLETED.value),
             func.count().filter(Attempt.outcome == Outcome.REFUSAL.value),
         ).where(and_(Attempt.caller_id == actor.staff_id, Attempt.started_at >= local_midnight))
