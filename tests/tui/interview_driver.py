@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from datetime import datetime
 
 from app import clock
 from app.services.runtime import open_runtime
@@ -43,5 +42,4 @@ async def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    _ = datetime
     asyncio.run(main(int(sys.argv[1])))

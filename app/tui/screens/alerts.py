@@ -6,15 +6,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import LOCAL
 from app.services import interviews
 from app.services.interviews import AlertRecord
+from app.tui.screens.base import SurveyScreen
 
 
-class AlertsScreen(Screen[None]):
+class AlertsScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("enter", "resolve", "Record action taken"),
@@ -48,9 +48,9 @@ class AlertsScreen(Screen[None]):
         self.set_interval(5, self.refresh_alerts)
 
     def refresh_alerts(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         open_only = not self.show_closed
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: interviews.list_alerts(session, actor, open_only=open_only),
             self._show,
             write=False,
@@ -98,12 +98,12 @@ class AlertsScreen(Screen[None]):
         if alert.resolved_at is not None:
             self.notify("That alert is already closed.", timeout=3)
             return
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
 
         def record(text: str | None) -> None:
             if not text:
                 return
-            self.app.db(  # type: ignore[attr-defined]
+            self.db(
                 lambda session: interviews.resolve_alert(session, actor, alert.id, text),
                 lambda _: (
                     self.notify("Alert closed with the action recorded.", timeout=4),

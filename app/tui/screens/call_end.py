@@ -8,12 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from app.domain.questionnaire import StopOutcome
 from app.services import calls
 from app.services.interviews import InterviewState
+from app.tui.screens.base import SurveyScreen
 
 
 class ReadOut(ModalScreen[None]):
@@ -37,13 +38,13 @@ class ReadOut(ModalScreen[None]):
         self.dismiss(None)
 
 
-def end_call(screen: Screen[None], call: object, state: InterviewState) -> None:
+def end_call(screen: SurveyScreen[None], call: object, state: InterviewState) -> None:
     """Finish the interview's call: read out the closing words, ask for details, record the outcome."""
     from app.tui.screens.dialogs import AppointmentDialog
 
     app = screen.app
-    actor = app.user.actor()  # type: ignore[attr-defined]
-    catalogue = app.runtime.catalogue  # type: ignore[attr-defined]
+    actor = screen.actor
+    catalogue = screen.catalogue
     interview_id = state.interview_id
 
     def record(appointment_at: datetime | None = None, refusal_by: str | None = None) -> None:
@@ -56,7 +57,7 @@ def end_call(screen: Screen[None], call: object, state: InterviewState) -> None:
                 closed = " The case is closed." if ended.state.closed else ""
                 app.notify(f"Call ended: {ended.outcome.value.replace('_', ' ')}.{closed}", timeout=6)
 
-        app.db(  # type: ignore[attr-defined]
+        screen.db(
             lambda session: calls.end_interview_call(
                 session, actor, catalogue, interview_id, appointment_at=appointment_at, refusal_by=refusal_by
             ),

@@ -9,18 +9,18 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
 from app.services import cases, review
 from app.services.review import SORTS, CallLogRow
+from app.tui.screens.base import SurveyScreen
 
 SORT_ORDER = ["started_at", "caller", "survey", "division", "outcome"]
 
 
-class CallLogScreen(Screen[None]):
+class CallLogScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("enter", "open", "Case history", show=True),
@@ -81,9 +81,9 @@ class CallLogScreen(Screen[None]):
             name: self.query_one(f"#{name}", Input).value.strip() or None
             for name in ("caller", "survey", "outcome", "division")
         }
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         sort, descending = self.sort, self.descending
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: review.call_log(
                 session, actor, start=start, end=end, sort=sort, descending=descending, **filters
             ),
@@ -135,7 +135,7 @@ class CallLogScreen(Screen[None]):
         self.app.push_screen(CaseHistoryScreen(self.rows[table.cursor_row].case_id))
 
 
-class CaseHistoryScreen(Screen[None]):
+class CaseHistoryScreen(SurveyScreen[None]):
     """A case's attempts, screening decisions, interviews and events, for a supervisor."""
 
     CSS_PATH = "supervisor.tcss"
@@ -162,11 +162,9 @@ class CaseHistoryScreen(Screen[None]):
         self.load()
 
     def load(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         case_id = self.case_id
-        self.app.db(  # type: ignore[attr-defined]
-            lambda session: cases.case_history(session, actor, case_id), self._show
-        )
+        self.db(lambda session: cases.case_history(session, actor, case_id), self._show)
 
     def _show(self, history: cases.CaseHistory) -> None:
         if not self.is_attached:
@@ -233,14 +231,14 @@ class CaseHistoryScreen(Screen[None]):
                 self.notify(f"Case #{state.case_id}: {state.status}.", timeout=4)
                 self.load()
 
-            self.app.db(lambda session: act(session, reason), done)  # type: ignore[attr-defined]
+            self.db(lambda session: act(session, reason), done)
 
         self.app.push_screen(TextPrompt(title, required=True), go)
 
     def action_reassign(self) -> None:
         from app.tui.screens.dialogs import TextPrompt
 
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         case_id = self.case_id
 
         def to_whom(username: str | None) -> None:
@@ -253,8 +251,8 @@ class CaseHistoryScreen(Screen[None]):
         self.app.push_screen(TextPrompt("Reassign to which caller? (user name)", required=True), to_whom)
 
     def action_reopen(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         case_id = self.case_id
         self._with_reason(
             f"Reason for reopening case #{case_id}",
@@ -262,8 +260,8 @@ class CaseHistoryScreen(Screen[None]):
         )
 
     def action_close(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         case_id = self.case_id
         self._with_reason(
             f"Reason for closing case #{case_id}",

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual_plotext import PlotextPlot
 
@@ -19,6 +18,7 @@ from app.domain.engine import AnswerError, parse_date
 from app.domain.statistics import financial_quarter
 from app.services import report as report_service
 from app.services.report import Report
+from app.tui.screens.base import SurveyScreen
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def default_start() -> date:
     return quarter.start
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("ctrl+s", "next_survey", "Survey"),
@@ -66,7 +66,7 @@ class DashboardScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.surveys = [q.id for q in self.app.runtime.catalogue]  # type: ignore[attr-defined]
+        self.surveys = [q.id for q in self.catalogue]
         self.load()
 
     @on(Input.Submitted)
@@ -84,8 +84,8 @@ class DashboardScreen(Screen[None]):
         if not self.surveys:
             heading.update("No surveys.")
             return
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         survey = self.surveys[self.survey_index]
         division = self.division
 
@@ -100,7 +100,7 @@ class DashboardScreen(Screen[None]):
         def failed(error: BaseException) -> None:
             heading.update(Text(str(error)))
 
-        self.app.db(build, self._show, write=False, failed=failed, group="dashboard", exclusive=True)  # type: ignore[attr-defined]
+        self.db(build, self._show, write=False, failed=failed, group="dashboard", exclusive=True)
 
     def _show(self, loaded: Loaded) -> None:
         if not self.is_attached:

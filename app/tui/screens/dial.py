@@ -8,13 +8,13 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from app.domain.dispositions import Outcome
 from app.domain.questionnaire import Option
 from app.services import calls, cases
 from app.services.calls import ScreeningView
+from app.tui.screens.base import SurveyScreen
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
 
@@ -32,7 +32,7 @@ OUTCOMES: list[tuple[str, str]] = [
 ]
 
 
-class DialScreen(Screen[None]):
+class DialScreen(SurveyScreen[None]):
     CSS_PATH = "dial.tcss"
     BINDINGS = [
         Binding("d", "dial", "Dial the number"),
@@ -113,7 +113,7 @@ class DialScreen(Screen[None]):
         if self.attempt_id is not None or self.busy or not self.view.numbers:
             return
         self.busy = True
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         number = self.view.numbers[self.number_index].e164
         case_id = self.view.case_id
 
@@ -126,9 +126,7 @@ class DialScreen(Screen[None]):
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
 
-        self.app.db(  # type: ignore[attr-defined]
-            lambda session: cases.start_attempt(session, actor, case_id, number), dialled, failed=failed
-        )
+        self.db(lambda session: cases.start_attempt(session, actor, case_id, number), dialled, failed=failed)
 
     def action_record(self) -> None:
         from app.tui.screens.dialogs import AppointmentDialog, Confirm, TextPrompt
@@ -177,8 +175,8 @@ class DialScreen(Screen[None]):
         message_left: bool | None = None,
     ) -> None:
         self.busy = True
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         attempt_id = self.attempt_id
         assert attempt_id is not None
 
@@ -205,14 +203,14 @@ class DialScreen(Screen[None]):
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
 
-        self.app.db(record, recorded, failed=failed)  # type: ignore[attr-defined]
+        self.db(record, recorded, failed=failed)
 
     def _start_interview(self) -> None:
         from app.tui.screens.interview import CallContext, InterviewScreen
 
         self.busy = True
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         attempt_id = self.attempt_id
         assert attempt_id is not None
         case_id = self.view.case_id
@@ -227,7 +225,7 @@ class DialScreen(Screen[None]):
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
 
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: calls.start_interview_call(session, actor, catalogue, case_id, attempt_id),
             started,
             failed=failed,

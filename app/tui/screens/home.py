@@ -6,20 +6,20 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import LOCAL
 from app.domain.permissions import Permission, can
 from app.services import calls, cases, interviews, workload
 from app.services.workload import CallerSummary
+from app.tui.screens.base import SurveyScreen
 
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-class HomeScreen(Screen[None]):
+class HomeScreen(SurveyScreen[None]):
     CSS_PATH = "home.tcss"
     BINDINGS = [
         Binding("n", "next_case", "Next case"),
@@ -44,12 +44,8 @@ class HomeScreen(Screen[None]):
             yield Static("", id="keys", classes="muted")
         yield Footer()
 
-    @property
-    def user(self):  # type: ignore[no-untyped-def]
-        return self.app.user  # type: ignore[attr-defined]
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        user = self.app.user  # type: ignore[attr-defined]
+        user = self.survey_app.user
         if user is None:
             return True
         actor = user.actor()
@@ -93,21 +89,20 @@ class HomeScreen(Screen[None]):
     # ------------------------------------------------------------ data
 
     def action_refresh(self) -> None:
-        actor = self.user.actor()
+        actor = self.actor
         if can(actor, Permission.CALL_CASES):
-            self.app.db(  # type: ignore[attr-defined]
+            self.db(
                 lambda session: workload.caller_summary(session, actor),
                 self._show,
                 write=False,
                 group="home",
                 exclusive=True,
             )
-        else:
-            self.query_one("#today", Static).update(
-                Text(f"Signed in as {self.user.display_name} ({self.user.role.value}).")
-            )
+        elif self.survey_app.user is not None:
+            user = self.survey_app.user
+            self.query_one("#today", Static).update(Text(f"Signed in as {user.display_name} ({user.role.value})."))
         if can(actor, Permission.HANDLE_SAFEGUARDING):
-            self.app.db(  # type: ignore[attr-defined]
+            self.db(
                 lambda session: interviews.list_alerts(session, actor),
                 self._show_alerts,
                 write=False,
@@ -162,8 +157,8 @@ class HomeScreen(Screen[None]):
     # ------------------------------------------------------------ actions
 
     def action_next_case(self) -> None:
-        actor = self.user.actor()
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         self.query_one("#message", Static).update("Finding your next case…")
 
         def allocate(session):  # type: ignore[no-untyped-def]
@@ -172,7 +167,7 @@ class HomeScreen(Screen[None]):
                 return allocation, None
             return allocation, calls.screening_for(session, actor, catalogue, allocation.case.case_id)
 
-        self.app.db(allocate, self._allocated)  # type: ignore[attr-defined]
+        self.db(allocate, self._allocated)
 
     def _allocated(self, result: tuple[cases.Allocation, calls.ScreeningView | None]) -> None:
         from app.tui.screens.screening import ScreeningScreen
@@ -186,10 +181,10 @@ class HomeScreen(Screen[None]):
         self.app.push_screen(ScreeningScreen(view))
 
     def _offer_resume(self) -> None:
-        actor = self.user.actor()
+        actor = self.actor
         if not can(actor, Permission.CALL_CASES):
             return
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: interviews.resumable_interview(session, actor), self._resume_found, write=False
         )
 

@@ -15,7 +15,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static, TextArea
 
 from app.domain.engine import Answer, AnswerError, describe_answer
@@ -30,6 +29,7 @@ from app.domain.questionnaire import (
 )
 from app.services import interviews
 from app.services.interviews import InterviewState
+from app.tui.screens.base import SurveyScreen
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
 
@@ -57,7 +57,7 @@ class AnswerArea(TextArea):
         self.post_message(self.Submitted(self))
 
 
-class InterviewScreen(Screen[None]):
+class InterviewScreen(SurveyScreen[None]):
     CSS_PATH = "interview.tcss"
     BINDINGS = [
         Binding("enter", "confirm", "Next", priority=False),
@@ -212,8 +212,8 @@ class InterviewScreen(Screen[None]):
         started = time.monotonic()
         duration_ms = int((started - self.shown_at) * 1000)
         note = self.pending_note.pop(question.id, None)
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         interview_id = self.state.interview_id
         qid = question.id
 
@@ -226,7 +226,7 @@ class InterviewScreen(Screen[None]):
             self.state = state
             if state.finished:
                 self.latencies.append(time.monotonic() - started)
-                self.app.call_later(self._finished)  # type: ignore[attr-defined]
+                self.app.call_later(self._finished)
                 return
             following = state.engine.following(state.answers, qid) or state.current_question
             notice = ""
@@ -242,7 +242,7 @@ class InterviewScreen(Screen[None]):
             message = str(error) if isinstance(error, Exception) and str(error) else "not saved"
             self.query_one("#error", Static).update(Text(f"Not saved: {message}. Press Enter to try again."))
 
-        self.app.db(save, saved, failed=failed, group="answers")  # type: ignore[attr-defined]
+        self.db(save, saved, failed=failed, group="answers")
 
     @on(Input.Submitted, "#input")
     @on(AnswerArea.Submitted, "#text")
@@ -272,9 +272,9 @@ class InterviewScreen(Screen[None]):
             if text is None:
                 return
             if question.id in self.state.answers:
-                actor = self.app.user.actor()  # type: ignore[attr-defined]
+                actor = self.actor
                 interview_id = self.state.interview_id
-                self.app.db(  # type: ignore[attr-defined]
+                self.db(
                     lambda session: interviews.add_note(session, actor, interview_id, question.id, text),
                     lambda _: self.notify("Note saved.", timeout=3),
                 )
@@ -291,9 +291,9 @@ class InterviewScreen(Screen[None]):
         def raised(note: str | None) -> None:
             if note is None:
                 return
-            actor = self.app.user.actor()  # type: ignore[attr-defined]
+            actor = self.actor
             case_id, interview_id = self.call.case_id, self.state.interview_id
-            self.app.db(  # type: ignore[attr-defined]
+            self.db(
                 lambda session: interviews.raise_alert(
                     session, actor, case_id=case_id, interview_id=interview_id, note=note
                 ),

@@ -7,17 +7,17 @@ import time
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 from app.services.staff import SignInError, StaffRecord, sign_in
+from app.tui.screens.base import SurveyScreen
 
 #: Each wrong password in a row adds this many seconds before the next try is accepted.
 DELAY_PER_FAILURE = 1.0
 MAX_DELAY = 10.0
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(SurveyScreen[None]):
     CSS_PATH = "login.tcss"
     AUTO_FOCUS = "#username"
 
@@ -57,7 +57,7 @@ class LoginScreen(Screen[None]):
             return
         message.update("Signing in…")
         self.query_one("#sign-in", Button).disabled = True
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: sign_in(session, username, password),
             self._signed_in,
             failed=self._failed,
@@ -66,10 +66,10 @@ class LoginScreen(Screen[None]):
     def _signed_in(self, user: StaffRecord) -> None:
         from app.tui.screens.home import HomeScreen
 
-        self.app.user = user  # type: ignore[attr-defined]
+        self.survey_app.user = user
         self.app.sub_title = f"{user.display_name} ({user.role.value})"
         self.app.switch_screen(HomeScreen())
-        self.app.watch_alerts()  # type: ignore[attr-defined]
+        self.survey_app.watch_alerts()
 
     def _failed(self, error: BaseException) -> None:
         self.query_one("#sign-in", Button).disabled = False

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from textual.screen import Screen
-
 from app.services import calls
+from app.tui.screens.base import SurveyScreen
 
 
-def resume_interview(origin: Screen[object], interview_id: int, *, resume: bool) -> None:
+def resume_interview(origin: SurveyScreen[None], interview_id: int, *, resume: bool) -> None:
     """Open the interrupted interview at its question, or close it keeping every answer."""
     from app.tui.screens.interview import CallContext, InterviewScreen
 
     app = origin.app
-    actor = app.user.actor()  # type: ignore[attr-defined]
-    catalogue = app.runtime.catalogue  # type: ignore[attr-defined]
+    actor = origin.actor
+    catalogue = origin.catalogue
     if resume:
 
         def opened(found: calls.Resumed) -> None:
@@ -26,9 +25,9 @@ def resume_interview(origin: Screen[object], interview_id: int, *, resume: bool)
             )
             app.push_screen(InterviewScreen(call, state))
 
-        app.db(lambda session: calls.resume(session, actor, catalogue, interview_id), opened)  # type: ignore[attr-defined]
+        origin.db(lambda session: calls.resume(session, actor, catalogue, interview_id), opened)
     else:
-        app.db(  # type: ignore[attr-defined]
+        origin.db(
             lambda session: calls.end_interview_call(
                 session, actor, catalogue, interview_id, broken_off=True
             ),

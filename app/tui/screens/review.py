@@ -9,16 +9,16 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
 from app.services import review
 from app.services.review import CallerWork, FeedbackItem, InterviewDetail, InterviewListRow
+from app.tui.screens.base import SurveyScreen
 
 
-class InterviewsScreen(Screen[None]):
+class InterviewsScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("enter", "open", "Open interview"),
@@ -51,9 +51,9 @@ class InterviewsScreen(Screen[None]):
         self.load()
 
     def load(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         flagged = self.flagged_only
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: review.interviews_for_review(session, actor, flagged_only=flagged),
             self._show,
             write=False,
@@ -90,7 +90,7 @@ class InterviewsScreen(Screen[None]):
             self.app.push_screen(InterviewDetailScreen(self.rows[table.cursor_row].interview_id))
 
 
-class InterviewDetailScreen(Screen[None]):
+class InterviewDetailScreen(SurveyScreen[None]):
     """One interview in full: answers with timings and notes, the history of changes."""
 
     CSS_PATH = "supervisor.tcss"
@@ -118,10 +118,10 @@ class InterviewDetailScreen(Screen[None]):
         self.load()
 
     def load(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         interview_id = self.interview_id
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: review.interview_detail(session, actor, catalogue, interview_id),
             self._show,
             write=False,
@@ -178,8 +178,8 @@ class InterviewDetailScreen(Screen[None]):
         if self.detail is None or not self.detail.answers:
             return
         answer = self.detail.answers[table.cursor_row]
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         interview_id = self.interview_id
 
         def with_value(value: str | None) -> None:
@@ -199,7 +199,7 @@ class InterviewDetailScreen(Screen[None]):
                     self.notify("Answer corrected; the original is kept in the history." + extra, timeout=8)
                     self.load()
 
-                self.app.db(  # type: ignore[attr-defined]
+                self.db(
                     lambda session: review.correct_answer(
                         session, actor, catalogue, interview_id, answer.question_id, value, reason
                     ),
@@ -221,10 +221,10 @@ class InterviewDetailScreen(Screen[None]):
 
         if self.detail is None:
             return
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         interview_id = self.interview_id
         if self.detail.flagged:
-            self.app.db(  # type: ignore[attr-defined]
+            self.db(
                 lambda session: review.flag_interview(session, actor, interview_id, None),
                 lambda _: self.load(),
             )
@@ -232,7 +232,7 @@ class InterviewDetailScreen(Screen[None]):
 
         def flag(note: str | None) -> None:
             if note is not None:
-                self.app.db(  # type: ignore[attr-defined]
+                self.db(
                     lambda session: review.flag_interview(session, actor, interview_id, note or "follow up"),
                     lambda _: self.load(),
                 )
@@ -240,7 +240,7 @@ class InterviewDetailScreen(Screen[None]):
         self.app.push_screen(TextPrompt("Why does this interview need follow-up?"), flag)
 
 
-class FeedbackScreen(Screen[None]):
+class FeedbackScreen(SurveyScreen[None]):
     """Comments to pass to the officers involved: only where the victim agreed to it."""
 
     CSS_PATH = "supervisor.tcss"
@@ -257,11 +257,9 @@ class FeedbackScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
-        self.app.db(  # type: ignore[attr-defined]
-            lambda session: review.feedback_to_pass_on(session, actor, catalogue), self._show
-        )
+        actor = self.actor
+        catalogue = self.catalogue
+        self.db(lambda session: review.feedback_to_pass_on(session, actor, catalogue), self._show)
 
     def _show(self, items: list[FeedbackItem]) -> None:
         if not self.is_attached:
@@ -282,7 +280,7 @@ class FeedbackScreen(Screen[None]):
         self.query_one("#feedback", Static).update(text)
 
 
-class CallersWorkScreen(Screen[None]):
+class CallersWorkScreen(SurveyScreen[None]):
     """Per caller and day or week: calls, contacts, completes, refusals, average interview length."""
 
     CSS_PATH = "supervisor.tcss"
@@ -323,9 +321,9 @@ class CallersWorkScreen(Screen[None]):
         except AnswerError as exc:
             message.update(Text(str(exc)))
             return
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         by = self.by
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: review.callers_work(session, actor, start=start, end=end, by=by),
             self._show,
             write=False,
@@ -377,7 +375,7 @@ class CallersWorkScreen(Screen[None]):
         self.app.push_screen(QuestionTimingsScreen(start, end))
 
 
-class QuestionTimingsScreen(Screen[None]):
+class QuestionTimingsScreen(SurveyScreen[None]):
     """Average time on each question, slowest first: where long interviews lose people."""
 
     CSS_PATH = "supervisor.tcss"
@@ -400,14 +398,14 @@ class QuestionTimingsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.surveys = [q.id for q in self.app.runtime.catalogue]  # type: ignore[attr-defined]
+        self.surveys = [q.id for q in self.catalogue]
         self.query_one("#timings", DataTable).add_columns("Question", "Answers", "Average seconds")
         self.load()
 
     def load(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         survey, start, end = self.surveys[self.index], self.start, self.end
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: review.question_timings(session, actor, survey, start=start, end=end),
             self._show,
             write=False,

@@ -7,11 +7,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from app.services import calls, cases
 from app.services.calls import ScreeningView
+from app.tui.screens.base import SurveyScreen
 from app.tui.widgets.quick_exit import QuickExitBar
 
 REASON_LABELS = {
@@ -23,7 +23,7 @@ REASON_LABELS = {
 }
 
 
-class ScreeningScreen(Screen[None]):
+class ScreeningScreen(SurveyScreen[None]):
     """One check at a time: y or n answers it; Enter goes on to dialling once all are answered."""
 
     CSS_PATH = "screening.tcss"
@@ -135,13 +135,13 @@ class ScreeningScreen(Screen[None]):
             )
             return
         self.busy = True
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
-        catalogue = self.app.runtime.catalogue  # type: ignore[attr-defined]
+        actor = self.actor
+        catalogue = self.catalogue
         answers = dict(self.answers)
         if self.view.excluded_reason:
             answers = {c.reason.value: answers.get(c.reason.value, False) for c in self.view.checks}
         case_id = self.view.case_id
-        self.app.db(  # type: ignore[attr-defined]
+        self.db(
             lambda session: calls.record_screening(session, actor, catalogue, case_id, answers),
             self._screened,
             failed=self._failed,
@@ -162,11 +162,11 @@ class ScreeningScreen(Screen[None]):
         self.query_one("#message", Static).update(Text(str(error)))
 
     def action_give_back(self) -> None:
-        actor = self.app.user.actor()  # type: ignore[attr-defined]
+        actor = self.actor
         case_id = self.view.case_id
 
         def given_back(_: object) -> None:
             self.app.pop_screen()
             self.app.notify(f"Case #{case_id} returned to the queue.", timeout=4)
 
-        self.app.db(lambda session: cases.return_case(session, actor, case_id), given_back)  # type: ignore[attr-defined]
+        self.db(lambda session: cases.return_case(session, actor, case_id), given_back)
