@@ -100,7 +100,9 @@ class HomeScreen(SurveyScreen[None]):
             )
         elif self.survey_app.user is not None:
             user = self.survey_app.user
-            self.query_one("#today", Static).update(Text(f"Signed in as {user.display_name} ({user.role.value})."))
+            self.query_one("#today", Static).update(
+                Text(f"Signed in as {user.display_name} ({user.role.value}).")
+            )
         if can(actor, Permission.HANDLE_SAFEGUARDING):
             self.db(
                 lambda session: interviews.list_alerts(session, actor),
