@@ -29,8 +29,11 @@ class StaffError(SurveyError):
     """A staff account could not be created or used."""
 
 
-class SignInError(SurveyError):
+@dataclass(frozen=True)
+class SignInRefused:
     """Wrong name or password, or the account is locked for a while."""
+
+    message: str
 
 
 @dataclass(frozen=True)
@@ -110,16 +113,22 @@ def list_staff(session: Session) -> list[StaffRecord]:
     return [_record(row) for row in session.scalars(select(Staff).order_by(Staff.username))]
 
 
-def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> StaffRecord:
-    """Check a password; count failures and lock the account for a while after too many."""
+def sign_in(
+    session: Session, username: str, password: str, *, now: datetime | None = None
+) -> StaffRecord | SignInRefused:
+    """Check a password; count failures and lock the account for a while after too many.
+
+    A refusal is returned, not raised, so that the caller's transaction commits the failure count
+    (an exception would roll it back, and the lock-out would never come).
+    """
     now = now or utcnow()
     row = session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
     if row is None or not row.active:
         _hasher.hash(password)  # the same work whether or not the name exists
-        raise SignInError("wrong user name or password")
+        return SignInRefused("wrong user name or password")
     if row.locked_until is not None and row.locked_until > now:
         wait = int((row.locked_until - now).total_seconds() // 60) + 1
-        raise SignInError(f"too many wrong passwords: try again in {wait} minute{'s' if wait > 1 else ''}")
+        return SignInRefused(f"too many wrong passwords: try again in {wait} minute{'s' if wait > 1 else ''}")
     try:
         _hasher.verify(row.password_hash, password)
     except (VerificationError, InvalidHashError):
@@ -132,7 +141,7 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
                 at=now, staff_id=row.id, action="sign_in_failed", entity="staff", entity_id=str(row.id)
             )
         )
-        raise SignInError("wrong user name or password") from None
+        return SignInRefused("wrong user name or password")
     row.failed_logins = 0
     row.locked_until = None
     if _hasher.check_needs_rehash(row.password_hash):

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from app.services.staff import SignInError, StaffRecord, sign_in
+from app.services.staff import SignInRefused, StaffRecord, sign_in
 from app.tui.screens.base import SurveyScreen
 
 #: Each wrong password in a row adds this many seconds before the next try is accepted.
@@ -63,23 +63,27 @@ class LoginScreen(SurveyScreen[None]):
             failed=self._failed,
         )
 
-    def _signed_in(self, user: StaffRecord) -> None:
+    def _signed_in(self, user: StaffRecord | SignInRefused) -> None:
         from app.tui.screens.home import HomeScreen
+
+        if isinstance(user, SignInRefused):
+            self._refused(user.message)
+            return
 
         self.survey_app.user = user
         self.app.sub_title = f"{user.display_name} ({user.role.value})"
         self.app.switch_screen(HomeScreen())
         self.survey_app.watch_alerts()
 
+    def _refused(self, why: str) -> None:
+        self.query_one("#sign-in", Button).disabled = False
+        self.failures += 1
+        self.not_before = time.monotonic() + min(MAX_DELAY, DELAY_PER_FAILURE * self.failures)
+        self.query_one("#message", Static).update(why.capitalize() + ".")
+        password = self.query_one("#password", Input)
+        password.value = ""
+        password.focus()
+
     def _failed(self, error: BaseException) -> None:
         self.query_one("#sign-in", Button).disabled = False
-        message = self.query_one("#message", Static)
-        if isinstance(error, SignInError):
-            self.failures += 1
-            self.not_before = time.monotonic() + min(MAX_DELAY, DELAY_PER_FAILURE * self.failures)
-            message.update(str(error).capitalize() + ".")
-            password = self.query_one("#password", Input)
-            password.value = ""
-            password.focus()
-        else:
-            message.update("Cannot reach the database. Try again in a moment.")
+        self.query_one("#message", Static).update("Cannot reach the database. Try again in a moment.")
