@@ -25,6 +25,15 @@ async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
     await pilot.pause()
 
 
+async def wait_until(pilot: Pilot, ready, tries: int = 50) -> None:  # type: ignore[type-arg, no-untyped-def]
+    """Let workers and messages run until `ready()` holds (screens fill in as their data arrives)."""
+    for _ in range(tries):
+        if ready():
+            return
+        await settle(pilot)
+    raise AssertionError("the screen never became ready")
+
+
 async def sign_in(pilot: Pilot, username: str, password: str = PASSWORD) -> None:  # type: ignore[type-arg]
     await pilot.press(*username, "enter", *password, "enter")
     await settle(pilot)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from app.services.runtime import Runtime
 from app.tui.app import make_app
 from tests.tui.conftest import add_case
-from tests.tui.helpers import settle, sign_in
+from tests.tui.helpers import settle, sign_in, wait_until
 
 SIZE = (80, 24)
 
@@ -19,6 +19,7 @@ def test_home(runtime: Runtime, snap_compare) -> None:  # type: ignore[no-untype
 
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await sign_in(pilot, "ccaller")
+        await wait_until(pilot, lambda: "Waiting" in str(pilot.app.screen.query_one("#waiting").render()))
 
     assert snap_compare(make_app(runtime), terminal_size=SIZE, run_before=run_before)
 
