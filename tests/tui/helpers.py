@@ -19,10 +19,14 @@ from tests.tui.conftest import PASSWORD
 
 
 async def settle(pilot: Pilot) -> None:  # type: ignore[type-arg]
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    """Wait until no worker is running and the messages they caused are handled (callbacks start workers)."""
+    for _ in range(20):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(worker.is_running for worker in pilot.app.workers):
+            await pilot.pause()
+            if not any(worker.is_running for worker in pilot.app.workers):
+                return
 
 
 async def wait_until(pilot: Pilot, ready, tries: int = 50) -> None:  # type: ignore[type-arg, no-untyped-def]
