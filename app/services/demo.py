@@ -33,6 +33,7 @@ from app.domain.questionnaire import (
 )
 from app.services.catalogue import Catalogue
 from app.services.staff import add_staff
+from app.services.tallies import rebuild_tallies
 from app.store.models import Answer as AnswerRow
 from app.store.models import Attempt, AuditEvent, Case, Interview, SafeguardingAlert, ScreeningDecision, Staff
 
@@ -160,6 +161,8 @@ def load_demo(
             summary.cases += 1
             summary.interviews += builder.interviews
             summary.attempts += builder.attempts
+    session.flush()
+    rebuild_tallies(session)  # the interviews above were written directly, not completed through a call
     _alerts(session, rng, staff_ids)
     session.add(
         AuditEvent(

@@ -21,6 +21,7 @@ from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import Questionnaire, StopOutcome
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
+from app.services.tallies import tally_interviews
 from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, AuditEvent, Case, Interview, SafeguardingAlert, Staff
 
@@ -335,6 +336,8 @@ def finish_interview(
     interview.current_question = None if interview.status != PARTIAL else state.current_question
     _touch_case(session, interview, now)
     session.flush()
+    if interview.status == COMPLETED:
+        tally_interviews(session, [interview.id])
     return _state(session, catalogue, interview), outcome, partial
 
 

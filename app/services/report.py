@@ -37,6 +37,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Integer,
     Select,
     and_,
@@ -66,7 +67,7 @@ from app.domain.statistics import (
 )
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
-from app.store.models import Answer, Case, Interview, UTCDateTime
+from app.store.models import Answer, Case, CodeDayCount, Interview, SurveyDayCount, UTCDateTime
 
 DEFAULT_SMALL_CELL = 10
 #: SQLite allows 500 SELECTs in one compound statement; stay well below it.
@@ -358,7 +359,70 @@ class PeriodCounts:
 def count_periods(
     session: Session, questionnaire: Questionnaire, periods: Sequence[Period], *, division: str | None = None
 ) -> list[PeriodCounts]:
-    """Surveys and each measure's counts per period, in one GROUP BY per (at most 100) periods."""
+    """Surveys and each measure's counts per period, summed from the daily tallies (two GROUP BYs).
+
+    The tallies (app.services.tallies) hold, per local day and Division, the completed interviews and
+    the codes they gave; a period is a range of local days, so summing days gives exactly what
+    counting the interviews would (`count_periods_from_answers`, kept to check it).
+    """
+    bounds = [
+        select(
+            literal_column(str(index), Integer).label("idx"),
+            literal(period.start, Date()).label("lo"),
+            literal(period.end, Date()).label("hi"),
+        )
+        for index, period in enumerate(periods)
+    ]
+    table = (bounds[0] if len(bounds) == 1 else union_all(*bounds)).subquery("p")
+    days, codes = SurveyDayCount, CodeDayCount
+    where_days = [days.survey == questionnaire.id, days.day >= table.c.lo, days.day <= table.c.hi]
+    where_codes = [
+        codes.survey == questionnaire.id,
+        codes.day >= table.c.lo,
+        codes.day <= table.c.hi,
+        codes.question_id.in_(sorted({m.question for m in questionnaire.measures})),
+    ]
+    if division is not None:
+        where_days.append(days.division == division)
+        where_codes.append(codes.division == division)
+    surveys = dict(
+        session.execute(
+            select(table.c.idx, func.sum(days.surveys))
+            .select_from(table)
+            .join(days, and_(*where_days))
+            .group_by(table.c.idx)
+        ).all()
+    )
+    given: dict[tuple[int, str], dict[int, int]] = {}
+    for index, question_id, code, n in session.execute(
+        select(table.c.idx, codes.question_id, codes.code, func.sum(codes.answers))
+        .select_from(table)
+        .join(codes, and_(*where_codes))
+        .group_by(table.c.idx, codes.question_id, codes.code)
+    ):
+        given.setdefault((int(index), question_id), {})[int(code)] = int(n or 0)
+    result = []
+    for index in range(len(periods)):
+        measures = []
+        for measure in questionnaire.measures:
+            counted = given.get((index, measure.question), {})
+            taken = set(measure.positive) | set(measure.neutral)
+            measures.append(
+                MeasureCounts(
+                    positive=sum(counted.get(c, 0) for c in measure.positive),
+                    neutral=sum(counted.get(c, 0) for c in measure.neutral),
+                    dont_know_refused=sum(counted.get(c, 0) for c in (DONT_KNOW, REFUSED) if c not in taken),
+                    recorded=sum(counted.values()),
+                )
+            )
+        result.append(PeriodCounts(int(surveys.get(index) or 0), tuple(measures)))
+    return result
+
+
+def count_periods_from_answers(
+    session: Session, questionnaire: Questionnaire, periods: Sequence[Period], *, division: str | None = None
+) -> list[PeriodCounts]:
+    """The same counts taken from the interviews and their answers (the tallies' reference)."""
     counting = _Counting(questionnaire, division)
     results: dict[int, PeriodCounts] = {}
     indexed = list(enumerate(periods))

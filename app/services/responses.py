@@ -47,6 +47,7 @@ from app.domain.questionnaire import (
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.services.export import META_COLUMNS, question_variables
+from app.services.tallies import tally_interviews
 from app.store.models import Answer, AuditEvent, Interview, QuestionnaireVersion
 
 REQUIRED_COLUMNS = ("interview_id", "survey", "completed_at", "division")
@@ -527,3 +528,4 @@ def _insert(session: Session, rows: list[_Row], versions: dict[str, tuple[int, s
     ]
     if answers:
         session.execute(insert(Answer), answers)
+    tally_interviews(session, ids)

@@ -22,6 +22,7 @@ from app.domain.questionnaire import TextQuestion
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_discarded
+from app.services.tallies import tally_answer_change
 from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, Attempt, AuditEvent, Case, Interview, Staff
 
@@ -448,6 +449,9 @@ def correct_answer(
             changed_at=now,
         )
     )
+    tally_answer_change(session, interview.id, question_id, row.code, given.code)
+    for qid, discarded in applied.discarded.items():
+        tally_answer_change(session, interview.id, qid, discarded.code, None)
     row.code, row.value = given.code, given.stored_value()
     record_discarded(
         session,

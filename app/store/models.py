@@ -313,6 +313,34 @@ class AuditEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
 
 
+class SurveyDayCount(Base):
+    """Completed interviews per survey, Division and local day: the reports sum these, not interviews.
+
+    Kept by app.services.tallies whenever an interview completes, is imported or is corrected.
+    division is "" where the interview has none.
+    """
+
+    __tablename__ = "survey_day_counts"
+
+    survey: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    division: Mapped[str] = mapped_column(String(64), primary_key=True)
+    surveys: Mapped[int]
+
+
+class CodeDayCount(Base):
+    """How often each code was given to each question of completed interviews, per Division and day."""
+
+    __tablename__ = "code_day_counts"
+
+    survey: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    division: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[int] = mapped_column(primary_key=True)
+    answers: Mapped[int]
+
+
 class Setting(Base):
     """Bureau configuration (calling hours, attempt limits...), one value per key."""
 
@@ -331,11 +359,13 @@ __all__ = [
     "AuditEvent",
     "Base",
     "Case",
+    "CodeDayCount",
     "Interview",
     "QuestionnaireVersion",
     "SafeguardingAlert",
     "ScreeningDecision",
     "Setting",
     "Staff",
+    "SurveyDayCount",
     "UTCDateTime",
 ]

@@ -28,6 +28,7 @@ from app.services.report import (
     span_label,
 )
 from app.services.report_html import render_html
+from app.services.tallies import tally_interviews
 from app.store.db import make_engine, make_session_factory
 from app.store.migrate import upgrade
 from app.store.models import Answer as AnswerRow
@@ -81,6 +82,8 @@ def add_interview(
         )
     session.add(interview)
     session.flush()
+    if status == "completed":  # as completing it through a call or an import would
+        tally_interviews(session, [interview.id])
     return interview.id
 
 
