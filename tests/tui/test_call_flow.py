@@ -60,3 +60,36 @@ async def test_full_interview_by_key_presses(runtime: Runtime, survey: str) -> N
         assert rows[measure.question].code == 1, measure.id
     assert attempt is not None and attempt.outcome == "completed"
     assert case is not None and case.status == "closed" and case.final_disposition == "1.1"
+
+
+async def test_not_safe_to_talk_ends_the_call_at_once(runtime: Runtime) -> None:
+    from app.tui.screens.call_end import ReadOut
+
+    case_id = add_case(runtime, "domestic_abuse")
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*["n"] * len(app.screen.view.checks), "enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await pilot.press("1", "enter")  # identity: speaking to the victim
+        await settle(pilot)
+        assert app.screen.question.safety_check
+        await pilot.press("2", "enter")  # not safe
+        await settle(pilot)
+        assert isinstance(app.screen, ReadOut)  # the neutral words to end with, nothing about the police
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    with runtime.sessions() as session:
+        attempt = session.scalar(select(Attempt).where(Attempt.case_id == case_id))
+        interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
+        case = session.get(Case, case_id)
+    assert attempt.outcome == "unsafe_to_talk"
+    assert interview.status == "stopped" and interview.stop_outcome == "unsafe_to_talk"
+    assert case.status == "open" and case.allocated_to_id is None  # tried again later, never a refusal
