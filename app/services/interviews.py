@@ -7,7 +7,7 @@ rebuilt from the stored answers each time, so a crash loses nothing and resuming
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -88,6 +88,14 @@ def _state(
 ) -> InterviewState:
     questionnaire = questionnaire_for(session, catalogue, interview)
     rows = session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id)).all()
+    answers, notes = _answers_of(questionnaire, rows)
+    return _state_of(interview, questionnaire, answers, notes, discarded)
+
+
+def _answers_of(
+    questionnaire: Questionnaire, rows: Iterable[AnswerRow]
+) -> tuple[dict[str, Answer], dict[str, str]]:
+    """The engine's answers and the caller's notes, from the stored rows."""
     answers: dict[str, Answer] = {}
     notes: dict[str, str] = {}
     known = {q.id for q in questionnaire.questions()}
@@ -98,6 +106,16 @@ def _state(
             )
             if row.note:
                 notes[row.question_id] = row.note
+    return answers, notes
+
+
+def _state_of(
+    interview: Interview,
+    questionnaire: Questionnaire,
+    answers: dict[str, Answer],
+    notes: dict[str, str],
+    discarded: dict[str, Answer] | None = None,
+) -> InterviewState:
     route = Engine(questionnaire).route(answers)
     stop = route.stop
     return InterviewState(
@@ -194,14 +212,17 @@ def record_answer(
     interview = _own_interview(session, actor, interview_id, for_update=True)
     if interview.status != IN_PROGRESS:
         raise InterviewError("this interview has finished; answers can no longer be changed here")
-    before = _state(session, catalogue, interview)
-    engine = before.engine
-    applied = engine.apply(before.answers, question_id, answer)
+    questionnaire = questionnaire_for(session, catalogue, interview)
+    rows = {
+        r.question_id: r
+        for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))
+    }
+    answers, notes = _answers_of(questionnaire, rows.values())
+    engine = Engine(questionnaire)
+    applied = engine.apply(answers, question_id, answer)
     given = applied.answers[question_id]
     now = utcnow()
-    row = session.scalar(
-        select(AnswerRow).where(AnswerRow.interview_id == interview.id, AnswerRow.question_id == question_id)
-    )
+    row = rows.get(question_id)
     if row is None:
         session.add(
             AnswerRow(
@@ -254,7 +275,11 @@ def record_answer(
     interview.current_question = route.next_question_id
     _touch_case(session, interview, now)
     session.flush()
-    return _state(session, catalogue, interview, discarded=applied.discarded)
+    if note is not None:
+        notes[question_id] = note
+    for discarded_id in applied.discarded:
+        notes.pop(discarded_id, None)
+    return _state_of(interview, questionnaire, applied.answers, notes, applied.discarded)
 
 
 def record_discarded(
