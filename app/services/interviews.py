@@ -237,19 +237,7 @@ def record_answer(
         )
     else:
         if (row.code, row.value) != (given.code, given.stored_value()):
-            session.add(
-                AnswerChange(
-                    interview_id=interview.id,
-                    question_id=question_id,
-                    old_code=row.code,
-                    old_value=row.value,
-                    new_code=given.code,
-                    new_value=given.stored_value(),
-                    kind="changed",
-                    staff_id=actor.staff_id,
-                    changed_at=now,
-                )
-            )
+            record_change(session, row, given, "changed", None, actor.staff_id, now)
         row.code = given.code
         row.value = given.stored_value()
         row.answered_at = now
@@ -280,6 +268,32 @@ def record_answer(
     for discarded_id in applied.discarded:
         notes.pop(discarded_id, None)
     return _state_of(interview, questionnaire, applied.answers, notes, applied.discarded)
+
+
+def record_change(
+    session: Session,
+    row: AnswerRow,
+    given: Answer,
+    kind: str,
+    reason: str | None,
+    staff_id: int | None,
+    now: datetime,
+) -> None:
+    """Keep the old answer in the history before `row` takes the new one (changed or corrected)."""
+    session.add(
+        AnswerChange(
+            interview_id=row.interview_id,
+            question_id=row.question_id,
+            old_code=row.code,
+            old_value=row.value,
+            new_code=given.code,
+            new_value=given.stored_value(),
+            kind=kind,
+            reason=reason,
+            staff_id=staff_id,
+            changed_at=now,
+        )
+    )
 
 
 def record_discarded(

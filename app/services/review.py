@@ -21,7 +21,7 @@ from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import TextQuestion
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
-from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_discarded
+from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_change, record_discarded
 from app.services.tallies import tally_answer_change
 from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, Attempt, AuditEvent, Case, Interview, Staff
@@ -435,20 +435,7 @@ def correct_answer(
     row = rows.get(question_id)
     if row is None:
         raise ReviewError(f"'{question_id}' was not answered in this interview")
-    session.add(
-        AnswerChange(
-            interview_id=interview.id,
-            question_id=question_id,
-            old_code=row.code,
-            old_value=row.value,
-            new_code=given.code,
-            new_value=given.stored_value(),
-            kind="corrected",
-            reason=reason,
-            staff_id=actor.staff_id,
-            changed_at=now,
-        )
-    )
+    record_change(session, row, given, "corrected", reason, actor.staff_id, now)
     tally_answer_change(session, interview.id, question_id, row.code, given.code)
     for qid, discarded in applied.discarded.items():
         tally_answer_change(session, interview.id, qid, discarded.code, None)
