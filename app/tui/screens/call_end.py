@@ -12,9 +12,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from app.domain.questionnaire import StopOutcome
-from app.services import calls
+from app.services import calls, interviews
 from app.services.interviews import InterviewState
 from app.tui.screens.base import SurveyScreen
+from app.tui.screens.interview import CallContext
 
 
 class ReadOut(ModalScreen[None]):
@@ -38,7 +39,7 @@ class ReadOut(ModalScreen[None]):
         self.dismiss(None)
 
 
-def end_call(screen: SurveyScreen[None], call: object, state: InterviewState) -> None:
+def end_call(screen: SurveyScreen[None], call: CallContext, state: InterviewState) -> None:
     """Finish the interview's call: read out the closing words, ask for details, record the outcome."""
     from app.tui.screens.dialogs import AppointmentDialog
 
@@ -75,6 +76,8 @@ def end_call(screen: SurveyScreen[None], call: object, state: InterviewState) ->
             record()
 
     if state.stop_say:
-        app.push_screen(ReadOut(state.stop_say), after_words)
+        user = screen.survey_app.user
+        words = interviews.read_out(state, state.stop_say, call.sample, user.display_name if user else "")
+        app.push_screen(ReadOut(words), after_words)
     else:
         after_words()
