@@ -21,15 +21,12 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from app.clock import LOCAL  # noqa: E402
 from app.domain.permissions import Actor, Role  # noqa: E402
@@ -38,6 +35,7 @@ from app.services.catalogue import Catalogue, bundled_dir, load_catalogue  # noq
 from app.store.db import make_engine, make_session_factory  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import Case, Staff  # noqa: E402
+from benchmarks.scratch import scratch_postgres  # noqa: E402
 
 POSTGRES_ENV = "SURVEY_BENCH_POSTGRES_URL"
 #: A Tuesday morning inside the default calling hours; every case's window is open on it.
@@ -128,20 +126,6 @@ def bench(label: str, url: str, cases: int, allocations: int, catalogue: Catalog
         f" (a case already held: median {held_median:.1f} ms, p99 {held_p99:.1f} ms)"
         + (f"; {empty} found nothing" if empty else "")
     )
-
-
-def scratch_postgres(admin_url: str) -> tuple[str, Callable[[], None]]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"survey_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

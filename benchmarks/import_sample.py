@@ -22,7 +22,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -33,7 +32,6 @@ import phonenumbers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import event, func, select  # noqa: E402
-from sqlalchemy.pool import NullPool  # noqa: E402
 
 from app.clock import today  # noqa: E402
 from app.domain.permissions import Actor  # noqa: E402
@@ -44,6 +42,7 @@ from app.services.sample import COLUMNS, ImportSummary, import_sample  # noqa: E
 from app.store.db import make_engine, make_session_factory  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import Case  # noqa: E402
+from benchmarks.scratch import scratch_postgres  # noqa: E402
 
 TARGET_SECONDS = 5.0
 POSTGRES_ENV = "SURVEY_BENCH_POSTGRES_URL"
@@ -217,20 +216,6 @@ def phone_cost(path: Path) -> None:
         f"phone numbers: {per_number * 1e6:.0f} us each uncached ({len(numbers):,} distinct in this file); an"
         f" extract of 100,000 all-different numbers would spend {per_number * 100_000:.1f} s on them"
     )
-
-
-def scratch_postgres(admin_url: str) -> tuple[str, Callable[[], None]]:
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"survey_bench_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return admin.url.set(database=name).render_as_string(hide_password=False), drop
 
 
 def main() -> int:

@@ -25,7 +25,6 @@ import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -48,6 +47,7 @@ from app.services.report import (  # noqa: E402
 from app.services.tallies import rebuild_tallies  # noqa: E402
 from app.store.db import make_engine, make_session_factory  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
+from benchmarks.scratch import scratch_postgres  # noqa: E402
 
 SURVEY = "domestic_abuse"
 TARGET_SECONDS = 1.0
@@ -326,17 +326,12 @@ def main() -> None:
             bench(f"sqlite:///{path}", args.interviews)
     admin_url = os.environ.get(POSTGRES_ENV)
     if admin_url:
-        admin = make_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-        name = f"survey_bench_{uuid.uuid4().hex[:12]}"
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        url, drop = scratch_postgres(admin_url)
         try:
-            print(f"\nPostgreSQL ({name})")
-            bench(admin.url.set(database=name).render_as_string(hide_password=False), args.interviews)
+            print(f"\nPostgreSQL ({url.rsplit('/', 1)[-1]})")
+            bench(url, args.interviews)
         finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.dispose()
+            drop()
 
 
 if __name__ == "__main__":
