@@ -146,11 +146,7 @@ class SurveyApp(App[None]):
         screen = self._call_screen()
         if screen is None or self.user is None:
             return
-        attempt_id = getattr(screen, "attempt_id", None)
-        state = getattr(screen, "state", None)
-        interview_id = state.interview_id if state is not None else None
-        if state is not None:
-            attempt_id = screen.call.attempt_id
+        attempt_id, interview_id = screen.call_ids()  # type: ignore[attr-defined]
         while not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
         actor = self.user.actor()

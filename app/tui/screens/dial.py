@@ -47,9 +47,9 @@ class DialScreen(SurveyScreen[None]):
         self.attempt_id: int | None = view.open_attempt_id
         self.busy = False
 
-    @property
-    def interview_id(self) -> None:
-        return None
+    def call_ids(self) -> tuple[int | None, int | None]:
+        """(attempt, interview) of the call in progress, for the quick exit."""
+        return self.attempt_id, None
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -76,6 +76,10 @@ class InterviewScreen(SurveyScreen[None]):
         self.pending_note: dict[str, str] = {}
         self.latencies: list[float] = []  # seconds from Enter to the next question on screen
 
+    def call_ids(self) -> tuple[int | None, int | None]:
+        """(attempt, interview) of the call in progress, for the quick exit."""
+        return self.call.attempt_id, self.state.interview_id
+
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:

@@ -44,6 +44,10 @@ class ScreeningScreen(SurveyScreen[None]):
         self.answers: dict[str, bool] = {}
         self.busy = False
 
+    def call_ids(self) -> tuple[int | None, int | None]:
+        """(attempt, interview) of the call in progress, for the quick exit."""
+        return self.view.open_attempt_id, None
+
     def compose(self) -> ComposeResult:
         view = self.view
         yield Header()
