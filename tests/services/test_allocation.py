@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.clock import LOCAL
 from app.domain.dispositions import Outcome
 from app.domain.permissions import Actor, PermissionDenied, Role
+from app.errors import SurveyError
 from app.services import cases
 from app.services.catalogue import Catalogue, bundled_dir, load_catalogue
 from app.services.settings import CallingHours, SettingsError, get_settings, list_settings, set_setting
@@ -260,7 +261,7 @@ def test_surveys_narrow_the_choice(session_factory: sessionmaker[Session], catal
     nothing = allocate(session_factory, catalogue, bob, surveys=["rape"])
     assert nothing.case is None
     assert allocate(session_factory, catalogue, bob).case.case_id == hate  # type: ignore[union-attr]
-    with pytest.raises(cases.SurveyError, match="unknown survey 'stalking'"):
+    with pytest.raises(SurveyError, match="unknown survey 'stalking'"):
         allocate(session_factory, catalogue, bob, surveys=["stalking"])
 
 
