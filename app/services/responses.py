@@ -46,7 +46,13 @@ from app.domain.questionnaire import (
 )
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
-from app.services.export import META_COLUMNS, question_variables
+from app.services.export import (
+    META_COLUMNS,
+    NO_ANSWER_TEXTS,
+    measure_variables,
+    question_variables,
+    takes_missing_codes,
+)
 from app.services.tallies import tally_interviews
 from app.store.models import Answer, AuditEvent, Interview, QuestionnaireVersion
 
@@ -186,6 +192,7 @@ class _Checker:
         self.columns_of: dict[str, dict[str, _Column]] = {}
         self.engines: dict[str, Engine] = {}
         self.unknown_columns: set[str] = set()
+        self.derived_columns: set[str] = set()  # exports' measure columns: computed, not stored
 
     def problem(self, line: int, column: str | None, message: str) -> None:
         where = f"{self.name}:{line}: "
@@ -203,7 +210,7 @@ class _Checker:
         question_columns = set().union(*(c.keys() for c in self.columns_of.values()))
         if self.columns_of:  # with no known survey at all, the rows say so instead
             for column in self.header:
-                if column not in META_COLUMNS and column not in question_columns:
+                if column not in {*META_COLUMNS} | question_columns | self.derived_columns:
                     known = ", ".join(sorted(self.columns_of))
                     self.problem(1, column, f"unknown column: not a question of {known}")
                     self.unknown_columns.add(column)
@@ -243,6 +250,7 @@ class _Checker:
             for variable in question_variables(question):
                 columns[variable.name] = _Column(question, variable.option_code)
         self.columns_of[questionnaire.id] = columns
+        self.derived_columns.update(v.name for v in measure_variables(questionnaire))
         self.engines[questionnaire.id] = Engine(questionnaire)
 
     def _row(self, line: int, record: list[str], index: dict[str, int]) -> _Row | None:
@@ -336,8 +344,11 @@ class _Checker:
                 continue
             column = columns.get(name)
             if column is None:
-                self.problem(line, name, f"not a question of survey '{survey}'")
+                if name not in self.derived_columns:
+                    self.problem(line, name, f"not a question of survey '{survey}'")
                 continue
+            if text in NO_ANSWER_TEXTS and takes_missing_codes(column.question):
+                continue  # not asked, or not recorded: no answer
             if column.option_code is not None:
                 choices.setdefault(column.question.id, []).append((name, column.option_code, text))
                 continue

@@ -19,15 +19,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.domain.engine import Answer as EngineAnswer
 from app.domain.permissions import Actor, PermissionDenied, Role
 from app.services import export as export_service
-from app.services.catalogue import Catalogue, load_catalogue, register
+from app.services import review
+from app.services.catalogue import Catalogue, bundled_dir, load_catalogue, register
 from app.services.export import (
     META_COLUMNS,
     ExportError,
     ExportFormat,
+    export_changes,
     export_interviews,
     export_table,
+    export_variables,
     parse_format,
     pseudonymous_id,
+    routing_condition,
 )
 from app.store.models import AuditEvent, Case
 from tests.services.test_report import add_interview, utc
@@ -50,6 +54,13 @@ QUESTION_COLUMNS = [
     "comments",
     "first_contact",  # only version 1 asked it: after every question of the current version
 ]
+MEASURE_COLUMNS = [
+    "overall_positive",
+    "overall_excl_neutral",
+    "kept_informed_positive",
+    "kept_informed_excl_neutral",
+]
+COLUMNS = [*META_COLUMNS, *QUESTION_COLUMNS, *MEASURE_COLUMNS]
 
 
 @pytest.fixture
@@ -132,11 +143,11 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 def test_csv(pilot: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path) -> None:
     path = tmp_path / "pilot.csv"
     result = export(pilot, catalogue, path)
-    assert (result.interviews, result.variables) == (4, len(META_COLUMNS) + len(QUESTION_COLUMNS))
+    assert (result.interviews, result.variables) == (4, len(COLUMNS))
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # the BOM, so Excel reads UTF-8
     header = raw[3:].decode().splitlines()[0].split(",")
-    assert header == [*META_COLUMNS, *QUESTION_COLUMNS]
+    assert header == COLUMNS
     rows = read_csv(path)
     assert [r["interview_id"] for r in rows] == ["P-000001", "P-000002", "OLD-77", "P-000003"]
     v1, full, imported, specials = rows
@@ -145,18 +156,30 @@ def test_csv(pilot: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path)
     assert v1["duration_seconds"] == "900" and v1["imported"] == "0"
     assert (v1["first_contact"], v1["kept_informed"], v1["overall"]) == ("2", "1", "2")
     assert [v1[f"help_{c}"] for c in (1, 2, 3, 98, 4)] == ["1", "0", "0", "0", "1"]
-    assert v1["contacts"] == "" and v1["comments"] == ""  # not asked in version 1: not recorded
+    assert v1["contacts"] == "996" and v1["comments"] == "996"  # version 1 did not ask them
     assert full["kept_informed"] == "98"
     assert [full[f"help_{c}"] for c in (1, 2, 3, 98, 4)] == ["1", "0", "1", "0", "0"]
     assert (full["contacts"], full["contact_date"]) == ("3", "2020-07-20")
     assert full["comments"] == 'Très bien, merci; "kind"\nofficer'
     assert (full["division"], full["district"]) == ("South", "South 2")
-    assert full["first_contact"] == ""
-    assert specials["kept_informed"] == ""  # a blank answer row: not recorded
+    assert full["first_contact"] == "996"  # only version 1 asked it
+    assert specials["kept_informed"] == "997"  # a blank answer row: not recorded
+    assert (specials["contact_date"], specials["comments"]) == ("997", "997")
     assert [specials[f"help_{c}"] for c in (1, 2, 3, 98, 4)] == ["0", "0", "0", "1", "0"]
     assert (specials["contacts"], specials["overall"]) == ("99", "99")
     assert specials["completed_at"] == "2020-09-30T23:59:00+01:00"
     assert imported["imported"] == "1" and imported["duration_seconds"] == "900"
+    # An imported interview with gaps: every question on its route without an answer is not recorded.
+    assert [imported[c] for c in ("kept_informed", "help_1", "contacts", "first_contact")] == [
+        "997",
+        "997",
+        "997",
+        "996",
+    ]
+    # The measures as published: overall 2, 1, 5, 99 -> positive 1, 1, 0, 0; kept informed 1, 98, -, -.
+    assert [r["overall_positive"] for r in rows] == ["1", "1", "0", "0"]
+    assert [r["kept_informed_positive"] for r in rows] == ["1", "0", "0", "0"]
+    assert {(r["corrected"], r["flagged_for_follow_up"]) for r in rows} == {("0", "0")}
     assert {r["status"] for r in rows} == {"completed"}
     for secret in PERSONAL:
         assert secret.encode() not in raw
@@ -174,18 +197,37 @@ def test_sav_labels_and_missing_values(
     path = tmp_path / "pilot.sav"
     export(pilot, catalogue, path)
     frame, meta = pyreadstat.read_sav(str(path), user_missing=True)
-    assert list(frame.columns) == [*META_COLUMNS, *QUESTION_COLUMNS]
+    assert list(frame.columns) == COLUMNS
     labels = dict(zip(meta.column_names, meta.column_labels, strict=True))
     assert labels["overall"] == "Overall satisfaction"
     assert labels["help_3"] == "Help received: A referral"
     assert labels["interview_id"] == "Interview (pseudonymous id)"
     assert meta.variable_value_labels["overall"][1.0] == "Completely satisfied"
     assert meta.variable_value_labels["overall"][98.0] == "Don't know"
-    assert meta.variable_value_labels["help_2"] == {0.0: "Not chosen", 1.0: "Chosen"}
-    assert meta.missing_ranges["overall"] == [{"lo": 98.0, "hi": 98.0}, {"lo": 99.0, "hi": 99.0}]
-    assert meta.missing_ranges["kept_informed"] == [{"lo": 98.0, "hi": 98.0}]
+    assert meta.variable_value_labels["help_2"] == {
+        0.0: "Not chosen",
+        1.0: "Chosen",
+        996.0: "Not asked (routed away)",
+        997.0: "Not recorded",
+    }
+    assert meta.variable_value_labels["overall"][996.0] == "Not asked (routed away)"
+    assert meta.variable_value_labels["overall"][997.0] == "Not recorded"
+    # SPSS holds three missing values or a range: 98, 99, 996 and 997 are the range 98 to 997.
+    assert meta.missing_ranges["overall"] == [{"lo": 98.0, "hi": 997.0}]
+    assert meta.missing_ranges["kept_informed"] == [
+        {"lo": 98.0, "hi": 98.0},
+        {"lo": 996.0, "hi": 996.0},
+        {"lo": 997.0, "hi": 997.0},
+    ]
+    assert meta.missing_ranges["comments"] == [{"lo": "996", "hi": "996"}, {"lo": "997", "hi": "997"}]
+    assert meta.original_variable_types["overall"] == "F3.0"
+    assert meta.original_variable_types["help_1"] == "F3.0"
+    assert meta.variable_measure["overall"] == "ordinal"
+    assert meta.variable_measure["kept_informed"] == "nominal"
+    assert meta.variable_measure["contacts"] == "scale"
     assert meta.original_variable_types["completed_at"].startswith("DATETIME")
     assert list(frame["overall"]) == [2.0, 1.0, 5.0, 99.0]
+    assert list(frame["contacts"]) == [996.0, 3.0, 997.0, 99.0]
     assert frame["completed_at"][0] == datetime(2020, 7, 2, 11, 0)  # local time
     assert frame["comments"][1] == 'Très bien, merci; "kind"\nofficer'
 
@@ -194,20 +236,49 @@ def test_xlsx_data_and_codebook(pilot: sessionmaker[Session], catalogue: Catalog
     path = tmp_path / "pilot.xlsx"
     export(pilot, catalogue, path)
     book = load_workbook(path)
-    assert book.sheetnames == ["data", "codebook"]
+    assert book.sheetnames == ["data", "codebook", "changes"]
     data = list(book["data"].values)
-    assert list(data[0]) == [*META_COLUMNS, *QUESTION_COLUMNS]
+    assert list(data[0]) == COLUMNS
     assert len(data) == 5
     assert data[1][4] == datetime(2020, 7, 2, 11, 0)  # completed_at, local time
-    codebook = {row[0]: row for row in list(book["codebook"].values)[1:]}
-    assert set(codebook) == {*META_COLUMNS, *QUESTION_COLUMNS}
+    rows = list(book["codebook"].values)
+    assert rows[0] == (
+        "variable",
+        "label",
+        "type",
+        "values",
+        "missing",
+        "level",
+        "format",
+        "question",
+        "asked if",
+        "definition",
+    )
+    codebook = {row[0]: row for row in rows[1 : len(COLUMNS) + 1]}
+    assert set(codebook) == set(COLUMNS)
     assert codebook["overall"][1:] == (
         "Overall satisfaction",
         "integer",
         "1 = Completely satisfied; 2 = Very satisfied; 3 = Fairly satisfied; 4 = Neither satisfied nor"
         " dissatisfied; 5 = Fairly dissatisfied; 6 = Very dissatisfied; 7 = Completely dissatisfied;"
-        " 98 = Don't know; 99 = Refused",
-        "98, 99",
+        " 98 = Don't know; 99 = Refused; 996 = Not asked (routed away); 997 = Not recorded",
+        "98, 99, 996, 997",
+        "ordinal",
+        "F3.0",
+        "How satisfied are you with the service overall?",
+        "always",
+        None,
+    )
+    assert codebook["overall_positive"][9].startswith("1 when overall is 1 (Completely satisfied), 2 (Very")
+    assert codebook["overall_excl_neutral"][3] == (
+        "0 = Any other answer, or not recorded; 1 = Positive; 995 = Neutral: left out"
+    )
+    assert list(book["changes"].values)[0][:5] == (
+        "interview_id",
+        "survey",
+        "question",
+        "question_label",
+        "kind",
     )
     with zipfile.ZipFile(path) as archive:
         text = b"".join(archive.read(name) for name in archive.namelist())
@@ -219,15 +290,15 @@ def test_parquet_types(pilot: sessionmaker[Session], catalogue: Catalogue, tmp_p
     path = tmp_path / "pilot.parquet"
     export(pilot, catalogue, path)
     table = pq.read_table(path)
-    assert table.column_names == [*META_COLUMNS, *QUESTION_COLUMNS]
+    assert table.column_names == COLUMNS
     schema = table.schema
     assert str(schema.field("overall").type) == "int64"
-    assert str(schema.field("help_1").type) == "int8"
+    assert str(schema.field("help_1").type) == "int16"
     assert str(schema.field("completed_at").type) == "timestamp[ms, tz=Europe/London]"
     assert schema.field("overall").metadata[b"label"] == b"Overall satisfaction"
-    assert json.loads(schema.field("overall").metadata[b"missing"]) == [98, 99]
+    assert json.loads(schema.field("overall").metadata[b"missing"]) == [98, 99, 996, 997]
     assert table.column("overall").to_pylist() == [2, 1, 5, 99]
-    assert table.column("kept_informed").to_pylist() == [1, 98, None, None]
+    assert table.column("kept_informed").to_pylist() == [1, 98, 997, 997]
     assert table.column("completed_at").to_pylist()[0] == datetime(2020, 7, 2, 10, 0, tzinfo=UTC)
 
 
@@ -265,7 +336,7 @@ def test_export_is_audited_without_personal_data(
         "to": "2020-09-30",
         "include_partial": False,
         "interviews": 4,
-        "variables": len(META_COLUMNS) + len(QUESTION_COLUMNS),
+        "variables": len(COLUMNS),
     }
 
 
@@ -304,3 +375,92 @@ def test_empty_range_writes_the_header(
 def test_pseudonymous_id() -> None:
     assert pseudonymous_id("domestic_abuse", 123) == "DA-000123"
     assert pseudonymous_id("hate_crime", 1234567) == "HC-1234567"
+
+
+def test_corrections_and_flags_travel(
+    pilot: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    supervisor = Actor(staff_id=None, username="sup", role=Role.SUPERVISOR)
+    with pilot.begin() as session:
+        review.correct_answer(session, supervisor, catalogue, 2, "overall", "2", "caller typed 1 for 2")
+        review.flag_interview(session, supervisor, 3, "call back about the refusal")
+    path = tmp_path / "pilot.csv"
+    export(pilot, catalogue, path)
+    rows = {r["interview_id"]: r for r in read_csv(path)}
+    assert (rows["P-000002"]["overall"], rows["P-000002"]["corrected"]) == ("2", "1")
+    assert rows["P-000003"]["flagged_for_follow_up"] == "1"
+    assert [(r["corrected"], r["flagged_for_follow_up"]) for r in (rows["P-000001"], rows["OLD-77"])] == [
+        ("0", "0"),
+        ("0", "0"),
+    ]
+    changes = tmp_path / "changes.csv"
+    with pilot.begin() as session:
+        result = export_changes(session, SYSTEM, catalogue, "pilot", START, END, "csv", changes)
+    assert result.interviews == 1
+    (change,) = read_csv(changes)
+    assert change == {
+        "interview_id": "P-000002",
+        "survey": "pilot",
+        "question": "overall",
+        "question_label": "Overall satisfaction",
+        "kind": "corrected",
+        "old_code": "1",
+        "old_value": "",
+        "new_code": "2",
+        "new_value": "",
+        "reason": "caller typed 1 for 2",
+        "changed_at": change["changed_at"],
+    }
+    assert "sup" not in changes.read_text()  # no staff names
+    book = tmp_path / "pilot.xlsx"
+    export(pilot, catalogue, book)
+    sheet = list(load_workbook(book)["changes"].values)
+    assert [row[:6] for row in sheet[1:]] == [
+        ("P-000002", "pilot", "overall", "Overall satisfaction", "corrected", 1)
+    ]
+    with pilot.begin() as session:
+        with pytest.raises(ExportError, match="csv or xlsx"):
+            export_changes(session, SYSTEM, catalogue, "pilot", START, END, "sav", tmp_path / "c.sav")
+        events = session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("export%"))).all()
+    assert sorted(events) == ["export", "export", "export_changes"]
+
+
+def test_codebook_and_syntax_beside_the_sav(
+    pilot: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    result = export(pilot, catalogue, tmp_path / "pilot.sav")
+    assert [p.name for p in result.beside] == ["pilot.codebook.txt", "pilot.sps"]
+    syntax = (tmp_path / "pilot.sps").read_text()
+    assert (
+        "MRSETS\n  /MDGROUP NAME=$help LABEL='Help received' CATEGORYLABELS=VARLABELS\n"
+        "   VARIABLES=help_1 help_2 help_3 help_98 help_4 VALUE=1\n."
+    ) in syntax
+    assert "VARIABLE LEVEL overall (ORDINAL)." in syntax
+    assert "FREQUENCIES VARIABLES=overall_positive overall_excl_neutral kept_informed_positive" in syntax
+    codebook = (tmp_path / "pilot.codebook.txt").read_text()
+    assert "   996  Not asked: the questionnaire routed away from it" in codebook
+    assert (
+        "overall  Overall satisfaction\n  type: integer; level: ordinal; SPSS format: F3.0\n"
+        "  question: How satisfied are you with the service overall?\n  asked if: always\n"
+    ) in codebook
+    assert "  overall_excl_neutral: 1 when overall is 1 (Completely satisfied)" in codebook
+    for name in ("pilot.csv", "pilot.parquet"):
+        assert [p.name for p in export(pilot, catalogue, tmp_path / name).beside] == ["pilot.codebook.txt"]
+    assert not [p for p in tmp_path.iterdir() if ".part" in p.name]
+
+
+def test_routing_conditions_in_words(catalogue: Catalogue) -> None:
+    rape = load_catalogue(bundled_dir()).get("rape")
+    assert routing_condition(rape, "solo_sat") == "solo_assigned = 1"
+    assert routing_condition(rape, "attendance_why") == "attendance_sat in (5, 6, 7)"
+    assert (
+        routing_condition(rape, "kept_informed_why")
+        == "kept_informed_yn in (2, 3) or kept_informed_sat in (5, 6, 7)"
+    )
+    assert routing_condition(rape, "overall_sat") is None
+    (variable,) = [v for v in export_variables([rape]) if v.name == "solo_sat"]
+    assert (variable.routing, variable.level, variable.spss_format) == (
+        "solo_assigned = 1",
+        "ordinal",
+        "F3.0",
+    )
