@@ -1,7 +1,10 @@
 """The questionnaire: a validated, versioned YAML document describing one survey.
 
 Structure is checked by pydantic (unknown keys are errors); meaning (ids, routing, codes, measures,
-piping) by `_semantic_problems`. Every problem is reported as FILE:LINE: message.
+piping, consents) by `_semantic_problems`. Every problem is reported as FILE:LINE: message, in words an
+author can act on: pydantic's own wording ("Input should be a valid string") is translated by `_describe`
+and never shown. `questionnaire_warnings` adds what is allowed but probably a mistake (a piped answer that
+may not have been given, consents found by their id only); warnings never stop a file from loading.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -380,6 +384,49 @@ class Measure(Strict):
     neutral: list[int] = Field(default_factory=list)
 
 
+CONSENT_KINDS = ("feedback", "recontact", "quote")
+
+
+class Consents(Strict):
+    """Which yes_no question records each consent; a "yes" (code 1) is the victim's agreement.
+
+    `feedback`: the victim's comments may be passed, with their name, to the officers involved (the
+    supervisors' feedback screen). `recontact`: they may be contacted again. `quote`: their words may be
+    quoted anonymously (exports' may_quote).
+    """
+
+    feedback: str | None = None
+    recontact: str | None = None
+    quote: str | None = None
+
+
+class ExampleSample(Strict):
+    """Made-up sample fields that `survey questionnaire try` pipes into the text."""
+
+    first_name: str | None = None
+    victim_name: str | None = None
+    report_date: date | None = None
+    division: str | None = None
+    district: str | None = None
+
+
+#: What `try` pipes in when the file declares no example_sample (synthetic, like all test data).
+DEFAULT_EXAMPLE_SAMPLE = ExampleSample(
+    first_name="Sam",
+    victim_name="Sam Example",
+    report_date=date(2026, 1, 5),
+    division="North",
+    district="Riverside",
+)
+
+#: Keys that only help authors (length target, practice data): they change no interview, so they are
+#: left out of the content hash and of the content recorded for a version.
+AUTHORING_KEYS = frozenset({"target_minutes", "example_sample"})
+#: Keys added to the format after content hashes were first recorded: left out of the hash while absent,
+#: so a file that does not use them keeps the hash it always had.
+LATER_KEYS = frozenset({"consents"})
+
+
 class Questionnaire(Strict):
     id: str = Field(pattern=IDENT)
     title: str = Field(min_length=1)
@@ -390,12 +437,15 @@ class Questionnaire(Strict):
     eligibility: list[EligibilityRule] = Field(default_factory=list)
     sections: list[Section] = Field(min_length=1)
     measures: list[Measure] = Field(default_factory=list)
+    consents: Consents | None = None
+    target_minutes: int | None = Field(default=None, ge=1, le=180)
+    example_sample: ExampleSample | None = None
 
     @field_validator("version", mode="before")
     @classmethod
     def _whole_version(cls, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("version must be a whole number such as 3")
+            raise ValueError("must be a whole number such as 3")
         return value
 
     # --------------------------------------------------------- navigation helpers
@@ -424,12 +474,45 @@ class Questionnaire(Strict):
     def safety_question(self) -> QuestionBase | None:
         return next((q for q in self.questions() if q.safety_check), None)
 
+    def consent_question(self, kind: str) -> str | None:
+        """The id of the question recording consent `kind` (feedback, recontact, quote), or None.
+
+        A document without a `consents` block (written before the block existed, or recorded so in the
+        database) keeps the meaning it had then: the question with the id `consent_<kind>`, if any. The
+        check warns about such files so that their authors declare the consents.
+        """
+        if kind not in CONSENT_KINDS:
+            raise KeyError(kind)
+        if self.consents is not None:
+            chosen: str | None = getattr(self.consents, kind)
+            return chosen
+        legacy = f"consent_{kind}"
+        return legacy if any(q.id == legacy for q in self.questions()) else None
+
+    def sample_example(self) -> dict[str, Any]:
+        """Example sample fields for practice: the file's example_sample, defaults for what it leaves out."""
+        declared = self.example_sample or ExampleSample()
+        fields = {**DEFAULT_EXAMPLE_SAMPLE.model_dump(), **declared.model_dump(exclude_none=True)}
+        if declared.first_name and not declared.victim_name:
+            fields["victim_name"] = f"{declared.first_name} Example"
+        return fields
+
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: formatting and comments do not count, content does."""
         return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
     def canonical_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True, separators=(",", ":"))
+        data = self.model_dump(mode="json", by_alias=True, exclude=set(AUTHORING_KEYS))
+        for key in LATER_KEYS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        if self.consents is not None and self.consents == self._legacy_consents():
+            data.pop("consents")  # the meaning a file without the block has: the same content
+        return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+    def _legacy_consents(self) -> Consents:
+        ids = {q.id for q in self.questions()}
+        return Consents(**{kind: f"consent_{kind}" for kind in CONSENT_KINDS if f"consent_{kind}" in ids})
 
     def to_public_dict(self) -> dict[str, Any]:
         """The documented JSON shape of `survey questionnaire show --format json`."""
@@ -453,9 +536,10 @@ class Problem(BaseModel):
     file: str
     line: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
+        return f"{self.file}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 class QuestionnaireError(SurveyError):
@@ -466,8 +550,21 @@ class QuestionnaireError(SurveyError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+@dataclass(frozen=True)
+class Checked:
+    """A valid questionnaire and the warnings about it (allowed, but probably not what was meant)."""
+
+    questionnaire: Questionnaire
+    warnings: list[Problem]
+
+
 def load_questionnaire(path: Path | str) -> Questionnaire:
     """Read and validate one questionnaire file; raise QuestionnaireError listing every problem."""
+    return read_questionnaire(path).questionnaire
+
+
+def read_questionnaire(path: Path | str) -> Checked:
+    """Read and validate one file, with its warnings; raise QuestionnaireError listing every problem."""
     path = Path(path)
     name = str(path)
     try:
@@ -476,14 +573,25 @@ def load_questionnaire(path: Path | str) -> Questionnaire:
         raise QuestionnaireError(
             [Problem(file=name, line=1, message=f"cannot read: {exc.strerror}")]
         ) from None
-    return parse_questionnaire(raw, name)
+    return check_questionnaire(raw, name)
 
 
 def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Questionnaire:
+    return check_questionnaire(text, name).questionnaire
+
+
+def check_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Checked:
+    """Validate a questionnaire's text: the questionnaire and its warnings, or QuestionnaireError."""
     try:
         doc = load_marked(text)
     except YamlProblem as exc:
-        raise QuestionnaireError([Problem(file=name, line=exc.line, message=exc.message)]) from None
+        message = _yaml_hint(exc.message, _source_line(text, exc.line))
+        raise QuestionnaireError([Problem(file=name, line=exc.line, message=message)]) from None
+    return check_document(doc, name, text)
+
+
+def check_document(doc: MarkedDocument, name: str, text: str | bytes = "") -> Checked:
+    """Validate loaded YAML (`text` is the file's text, quoted in some messages)."""
     if not isinstance(doc.data, dict):
         kind = "a list" if isinstance(doc.data, list) else f"a single value ({type(doc.data).__name__})"
         message = f"a questionnaire must be a mapping of keys such as id, title, version; found {kind}"
@@ -491,10 +599,12 @@ def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Que
     try:
         questionnaire = Questionnaire.model_validate(doc.data)
     except ValidationError as exc:
-        problems = [
-            Problem(file=name, line=doc.line_of(_error_loc(err)), message=_describe(err))
-            for err in exc.errors()
-        ]
+        problems = []
+        for err in exc.errors():
+            line = doc.line_of(_error_loc(err))
+            problems.append(
+                Problem(file=name, line=line, message=_describe(err, doc, _source_line(text, line)))
+            )
         raise QuestionnaireError(_dedupe(problems)) from None
     problems = [
         Problem(file=name, line=doc.line_of(loc), message=message)
@@ -502,7 +612,31 @@ def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Que
     ]
     if problems:
         raise QuestionnaireError(_dedupe(problems))
-    return questionnaire
+    warnings = [
+        Problem(file=name, line=doc.line_of(loc), message=message, warning=True)
+        for loc, message in questionnaire_warnings(questionnaire)
+    ]
+    return Checked(questionnaire, _dedupe(warnings))
+
+
+def _source_line(text: str | bytes, line: int) -> str:
+    """The text of one line of the file (1-based), for messages that quote what was written."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8-sig", errors="replace")
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+def _yaml_hint(message: str, source: str) -> str:
+    """YAML's own complaint, with the usual cause an author can fix."""
+    indent = source[: len(source) - len(source.lstrip(" \t"))]
+    if "\t" in indent or "'\\t'" in message:
+        return "a tab in the indentation: YAML needs spaces; indent with spaces only"
+    if "mapping values are not allowed here" in message:
+        return f"{message}; a text containing ': ' must be written in quotes"
+    if "found character '%' that cannot start any token" in message or "'@'" in message or "'`'" in message:
+        return f"{message}; write the text in quotes"
+    return message
 
 
 def _error_loc(err: Any) -> Path_:
@@ -523,28 +657,199 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return sorted(result, key=lambda p: p.line)
 
 
-def _describe(err: Any) -> str:
-    loc: list[str] = []
-    for part in err["loc"]:
-        if not _is_tag(part) and (not loc or loc[-1] != str(part) or str(part) not in ("all", "any", "not")):
-            loc.append(str(part))
+#: Options a question type has without listing them, as an author reads them.
+_FIXED_OPTIONS = {
+    "scale": "a scale's options are fixed (1 Completely satisfied ... 7 Completely dissatisfied): remove"
+    " options (dont_know: true / refused: true add 98 / 99)",
+    "yes_no": "a yes_no question's options are fixed (1 Yes, 2 No): remove options (dont_know: true /"
+    " refused: true add 98 / 99)",
+    "number": "a number question has no options: remove options",
+    "date": "a date question has no options: remove options",
+    "text": "a text question has no options: remove options",
+    "statement": "a statement has no options: it is read out and takes no answer",
+}
+
+
+def _describe(err: Any, doc: MarkedDocument, source: str) -> str:
+    """One of pydantic's errors in words an author can act on; never pydantic's own wording."""
+    loc = _keys_of(err["loc"])
     where = ".".join(loc)
+    key = loc[-1] if loc else ""
     kind = err["type"]
+    given = err.get("input")
+    ctx = err.get("ctx") or {}
+    parent = ".".join(loc[:-1])
+
+    def at(message: str) -> str:
+        return f"{where}: {message}" if where else message
+
     if kind == "extra_forbidden":
-        return f"unknown key '{loc[-1]}'" + (f" in {'.'.join(loc[:-1])}" if len(loc) > 1 else "")
+        if key == "options":
+            question_type = _value_at(doc.data, tuple(err["loc"][:-1]) + ("type",))
+            if question_type in _FIXED_OPTIONS:
+                return f"{parent}: {_FIXED_OPTIONS[question_type]}"
+        return f"unknown key '{key}'" + (f" in {parent}" if parent else "")
     if kind == "missing":
-        return f"missing required key '{loc[-1]}'" + (f" in {'.'.join(loc[:-1])}" if len(loc) > 1 else "")
+        return f"missing required key '{key}'" + (f" in {parent}" if parent else "")
     if kind == "union_tag_invalid":
-        tag = err.get("ctx", {}).get("tag", "?")
-        return f"{where}: unknown question type '{tag}'; expected one of {', '.join(QUESTION_TYPES)}"
+        tag = ctx.get("tag", "?")
+        return at(f"unknown question type '{tag}'; expected one of {', '.join(QUESTION_TYPES)}")
     if kind == "union_tag_not_found":
-        return f"{where}: missing required key 'type' (one of {', '.join(QUESTION_TYPES)})"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
+        return at(f"missing required key 'type' (one of {', '.join(QUESTION_TYPES)})")
+    if kind in ("value_error", "assertion_error"):
+        return at(str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, "))
+    if key == "code" and kind in ("less_than_equal", "greater_than_equal") and given in (DONT_KNOW, REFUSED):
+        flag = "dont_know" if given == DONT_KNOW else "refused"
+        return at(
+            f"code {given} is kept for {SPECIAL_LABELS[given].lower()}: remove this option and write"
+            f" {flag}: true on the question (use dont_know: true / refused: true)"
+        )
+    if key == "code" and kind in ("less_than_equal", "greater_than_equal"):
+        return at(
+            f"code {given} is out of range: codes run from 0 to 97 (98 and 99 are don't know and refused)"
+        )
+    if kind == "string_type":
+        return at(_not_text(given, key, source))
+    if kind == "string_too_short":
+        return at("must not be empty")
+    if kind == "string_pattern_mismatch":
+        return at(
+            f"'{given}' is not a valid id: use lower case letters, digits and _, starting with a letter"
+            " (at most 64 characters)"
+        )
+    if kind in ("int_type", "int_parsing", "int_from_float"):
+        return at(f"expected a whole number such as 3, found {_shown(given, key, source)}")
+    if kind in ("float_type", "float_parsing", "finite_number"):
+        return at(f"expected a number, found {_shown(given, key, source)}")
+    if kind in ("bool_type", "bool_parsing"):
+        return at(f"expected true or false, found {_shown(given, key, source)}")
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        words = {
+            "greater_than_equal": "at least",
+            "greater_than": "more than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }
+        bound = next(iter(ctx.values()), "?")
+        return at(f"must be {words[kind]} {bound}, found {_shown(given, key, source)}")
+    if kind == "too_short":
+        least = ctx.get("min_length", 1)
+        items = "options" if key == "options" else "items"
+        return at(f"needs at least {least} {items}" if least != 1 else f"needs at least one item under {key}")
+    if kind == "too_long":
+        return at(f"allows at most {ctx.get('max_length')} items")
+    if kind in ("literal_error", "enum"):
+        expected = str(ctx.get("expected", "")).replace("'", "")
+        return at(f"'{given}' is not allowed here; use {expected}")
+    if kind.startswith("date") or kind.startswith("datetime"):
+        return at(f"expected a date written like 2026-04-01, found {_shown(given, key, source)}")
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return at(f"expected keys and values (key: value), found {_kind_of(given)}")
+    if kind in ("list_type", "tuple_type", "set_type"):
+        return at(
+            f"expected a list (one item per line starting with '- ', or [a, b]), found {_kind_of(given)}"
+        )
+    message = str(err["msg"])
+    for raw, plain in (("Input should be", "expected"), ("Value error, ", ""), ("Input", "the value")):
+        message = message.replace(raw, plain)
+    return at(message)
+
+
+def _value_at(data: Any, loc: Sequence[Any]) -> Any:
+    """The value at a pydantic location in the loaded data (None where it does not exist)."""
+    for part in loc:
+        found = isinstance(data, dict) and part in data
+        found = found or isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if found:
+            data = data[part]
+        elif _is_tag(part):
+            continue
+        else:
+            return None
+    return data
+
+
+def _written(key: str, source: str) -> str | None:
+    """The word written for `key` on its line, as the author typed it (None when it cannot be found)."""
+    pattern = rf"(?:^|[\s{{,])-?\s*{re.escape(key)}\s*:\s*([^,}}\]#\s][^,}}\]#]*?)\s*(?:[,}}\]#]|$)"
+    match = re.search(pattern, source) if key and not key.isdigit() else None
+    if match:
+        return match.group(1)
+    item = re.match(r"^\s*-\s+([^#]+?)\s*(?:#|$)", source)
+    return item.group(1) if item and key.isdigit() else None
+
+
+def _not_text(given: Any, key: str, source: str) -> str:
+    if isinstance(given, bool):
+        word = _written(key, source) or ("Yes" if given else "No")
+        return f'YAML reads {word} as {str(given).lower()}; write it in quotes: "{word}"'
+    if given is None:
+        return "is empty: write the text, or remove the key"
+    if isinstance(given, int | float | date):
+        word = _written(key, source) or str(given)
+        return (
+            f"expected text, found {_kind_of(given)} {word}; if it is meant as text,"
+            f' write it in quotes: "{word}"'
+        )
+    if isinstance(given, dict):
+        return (
+            "expected text, found keys and values: a text containing ': ' must be written in quotes"
+            " (or as a folded block, text: >-)"
+        )
+    return f"expected text, found {_kind_of(given)}; a text starting with [ or {{ must be written in quotes"
+
+
+def _shown(given: Any, key: str, source: str) -> str:
+    if isinstance(given, str):
+        return f"'{given}'"
+    if isinstance(given, bool):
+        return str(given).lower()
+    if given is None:
+        return "nothing"
+    if isinstance(given, int | float):
+        return str(given)
+    return _kind_of(given)
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, date):
+        return "a date"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "keys and values"
+    if value is None:
+        return "nothing"
+    return type(value).__name__
+
+
+def _keys_of(loc: Sequence[Any]) -> list[str]:
+    """An error location without the union tags pydantic puts in it (they are not keys of the file).
+
+    A tag follows a question's list index (its type) and every place a condition stands (ask_if, if,
+    not, and the items of all / any), so `text` the key is kept while `text` the question type is not.
+    """
+    keys: list[str] = []
+    expect_tag = False
+    for part in loc:
+        if expect_tag and (part in QUESTION_TYPES or part in ("answer", "all", "any", "not")):
+            expect_tag = False
+            continue
+        expect_tag = part in ("ask_if", "if", "not") or (
+            isinstance(part, int) and bool(keys) and keys[-1] in ("questions", "all", "any")
+        )
+        keys.append(str(part))
+    return keys
 
 
 def _is_tag(part: Any) -> bool:
-    """Union tags pydantic puts in an error location; they are not keys of the file."""
+    """Whether a location part may be a union tag (used where its position is not known)."""
     return part in QUESTION_TYPES or part == "answer"
 
 
@@ -619,6 +924,18 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
                 )
             )
             continue
+        routed_by = "its ask_if" if target.ask_if is not None else None
+        if routed_by is None and q.section_of(target.id).ask_if is not None:
+            routed_by = f"the ask_if of section '{q.section_of(target.id).id}'"
+        if routed_by is not None:
+            problems.append(
+                (
+                    (*m_loc, "question"),
+                    f"measure '{measure.id}' reads '{target.id}', which {routed_by} skips for some"
+                    " respondents: every survey counts in a measure's denominator, so a skipped question"
+                    " would look like an answer not recorded; ask it of everyone (remove the ask_if)",
+                )
+            )
         valid = {o.code for o in target.options()}
         for key in ("positive", "neutral"):
             for c_index, code in enumerate(getattr(measure, key)):
@@ -638,7 +955,144 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
                     f"measure '{measure.id}': codes {sorted(overlap)} are both positive and neutral",
                 )
             )
+    problems += _consent_problems(q, seen_questions)
     return problems
+
+
+def _consent_problems(q: Questionnaire, questions: dict[str, QuestionBase]) -> list[tuple[Path_, str]]:
+    if q.consents is None:
+        return []
+    problems: list[tuple[Path_, str]] = []
+    used: dict[str, str] = {}
+    for kind in CONSENT_KINDS:
+        question_id = getattr(q.consents, kind)
+        if question_id is None:
+            continue
+        loc: Path_ = ("consents", kind)
+        target = questions.get(question_id)
+        if target is None:
+            problems.append((loc, f"consents.{kind} names unknown question '{question_id}'"))
+            continue
+        if getattr(target, "type", None) != "yes_no":
+            problems.append(
+                (
+                    loc,
+                    f"consents.{kind}: '{question_id}' must be a yes_no question (1 Yes is the victim's"
+                    f" agreement); it is {getattr(target, 'type', '?')}",
+                )
+            )
+        if question_id in used:
+            problems.append(
+                (
+                    loc,
+                    f"consents.{kind} and consents.{used[question_id]} name the same question: ask each"
+                    " consent separately",
+                )
+            )
+        used[question_id] = kind
+    return problems
+
+
+# ---------------------------------------------------------------- warnings
+
+
+def questionnaire_warnings(q: Questionnaire) -> list[tuple[Path_, str]]:
+    """What is allowed but probably not what the author meant; the file still loads."""
+    warnings: list[tuple[Path_, str]] = []
+    for s_index, section in enumerate(q.sections):
+        for q_index, question in enumerate(section.questions):
+            q_loc: Path_ = ("sections", s_index, "questions", q_index)
+            texts: list[tuple[Path_, str]] = [((*q_loc, "text"), question.text)]
+            if question.instruction:
+                texts.append(((*q_loc, "instruction"), question.instruction))
+            texts += [
+                ((*q_loc, "stop_if", i, "say"), rule.say)
+                for i, rule in enumerate(question.stop_if)
+                if rule.say
+            ]
+            for loc, text in texts:
+                for name in _piped_answers(text):
+                    if name == question.id or name not in {x.id for x in q.questions()}:
+                        continue
+                    reason = _may_be_unanswered(q, q.question(name), section, question)
+                    if reason:
+                        warnings.append(
+                            (
+                                loc,
+                                f"text inserts {{answer.{name}}}, but '{name}' {reason} when '{question.id}'"
+                                " is asked: it would read [not answered]; pipe only from a question this"
+                                " one's ask_if makes sure was answered",
+                            )
+                        )
+    if q.consents is None:
+        legacy = [f"{kind}: consent_{kind}" for kind in CONSENT_KINDS if q.consent_question(kind)]
+        if legacy:
+            first = next(kind for kind in CONSENT_KINDS if q.consent_question(kind))
+            warnings.append(
+                (
+                    _location(q, f"consent_{first}"),
+                    "consents are found by their question ids only; declare them so that a misspelt id is"
+                    f" an error: consents: {{{', '.join(legacy)}}}",
+                )
+            )
+        else:
+            warnings.append(
+                (
+                    (),
+                    "no consents declared: supervisors will see no feedback from this survey and no"
+                    " comment may be quoted; add consents: {feedback: QUESTION, recontact: QUESTION,"
+                    " quote: QUESTION} naming yes_no questions",
+                )
+            )
+    elif q.consents.feedback is None:
+        warnings.append(
+            (
+                ("consents",),
+                "no feedback consent declared: supervisors will see no feedback from this survey",
+            )
+        )
+    return warnings
+
+
+def _location(q: Questionnaire, question_id: str) -> Path_:
+    for s_index, section in enumerate(q.sections):
+        for q_index, question in enumerate(section.questions):
+            if question.id == question_id:
+                return ("sections", s_index, "questions", q_index)
+    return ()
+
+
+def _piped_answers(text: str) -> list[str]:
+    names = []
+    for match in PLACEHOLDER.finditer(text):
+        space, _, name = match.group(1).partition(".")
+        if space == "answer":
+            names.append(name)
+    return names
+
+
+def _may_be_unanswered(
+    q: Questionnaire, piped: QuestionBase, section: Section, asking: QuestionBase
+) -> str | None:
+    """Why `piped` may have no answer when `asking` is asked; None when its answer is sure."""
+    for condition in (section.ask_if, asking.ask_if):
+        for test in _conjuncts(condition):
+            if test.question == piped.id and (test.operator() != "answered" or test.answered is True):
+                return None
+    if piped.ask_if is not None or q.section_of(piped.id).ask_if is not None:
+        return "is routed (ask_if) and may have been skipped"
+    if not piped.required:
+        return "may be left blank (required: false)"
+    return None
+
+
+def _conjuncts(condition: Condition | None) -> Iterator[AnswerCondition]:
+    """The answer tests that must all hold for `condition` to hold (the parts of nested all:)."""
+    if isinstance(condition, AnswerCondition):
+        yield condition
+    elif isinstance(condition, AllCondition):
+        for part in condition.all:
+            yield from _conjuncts(part)
 
 
 def _codes(codes: set[int]) -> str:

@@ -6,6 +6,7 @@ the simplest sure defence against alias bombs ("billion laughs").
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,10 +74,27 @@ def load_marked(text: str | bytes) -> MarkedDocument:
         raise YamlProblem(1, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     if node is None:
         raise YamlProblem(1, "the file is empty")
+    _refuse_anchors(text)
     doc = MarkedDocument(data=None)
     builder = _Builder(doc.lines)
     doc.data = builder.build(node, (), 0)
     return doc
+
+
+_MAYBE_ANCHOR = re.compile(r"(?:^|[\s\[{,:-])&[^\s]")
+
+
+def _refuse_anchors(text: str) -> None:
+    """An anchor (&name) is refused even when no alias uses it: the format has no use for either."""
+    if not _MAYBE_ANCHOR.search(text):
+        return
+    for token in yaml.scan(text, Loader=yaml.SafeLoader):
+        if isinstance(token, yaml.AnchorToken):
+            raise YamlProblem(
+                token.start_mark.line + 1,
+                f"YAML anchors and aliases (&{token.value}, *{token.value}) are not allowed: write the value"
+                " out in full (and a text starting with & in quotes)",
+            )
 
 
 class _Builder:
@@ -120,3 +138,5 @@ class _Builder:
             return self.constructor.construct_object(node)
         except yaml.YAMLError as exc:
             raise YamlProblem(line, f"invalid value: {str(exc).splitlines()[0]}") from None
+        except ValueError:  # a date that does not exist, such as 2026-13-01
+            raise YamlProblem(line, f"'{node.value}' is not a real date: write it like 2026-04-01") from None

@@ -11,23 +11,22 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from app.clock import LOCAL, utcnow
 from app.domain.dispositions import CONTACT_OUTCOMES, Outcome
 from app.domain.engine import Answer, AnswerError, Engine, describe_answer
 from app.domain.permissions import Actor, Permission, require
-from app.domain.questionnaire import TextQuestion
+from app.domain.questionnaire import Questionnaire, TextQuestion
 from app.errors import SurveyError
-from app.services.catalogue import Catalogue
+from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_change, record_discarded
 from app.services.tallies import tally_answer_change
 from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, Attempt, AuditEvent, Case, Interview, Staff
 
-#: The question whose "yes" (code 1) allows a victim's feedback to be passed to the officers involved.
-FEEDBACK_CONSENT = "consent_feedback"
+#: A consent question's "yes" (the questionnaire declares which question records the feedback consent).
 YES = 1
 
 
@@ -368,7 +367,8 @@ def interview_detail(
             select(AnswerChange).where(AnswerChange.interview_id == interview.id).order_by(AnswerChange.id)
         )
     )
-    consent = rows.get(FEEDBACK_CONSENT)
+    consent_id = questionnaire.consent_question("feedback")
+    consent = rows.get(consent_id) if consent_id is not None else None
     return InterviewDetail(
         interview_id=interview.id,
         case_id=interview.case_id,
@@ -499,16 +499,41 @@ class FeedbackItem:
     comments: tuple[tuple[str, str], ...]  # (question text, what the victim said)
 
 
+def _questionnaire_version(
+    session: Session, catalogue: Catalogue, survey: str, version: int
+) -> Questionnaire:
+    if survey in catalogue and catalogue.get(survey).version == version:
+        return catalogue.get(survey)
+    return stored_questionnaire(session, survey, version)
+
+
 def feedback_to_pass_on(
     session: Session, actor: Actor, catalogue: Catalogue, *, survey: str | None = None, limit: int = 200
 ) -> list[FeedbackItem]:
     """Only interviews whose victim said yes to passing feedback on; never any other comment."""
     require(actor, Permission.REVIEW_CALLS)
     consent = aliased(AnswerRow)
+    versions = select(Interview.survey, Interview.questionnaire_version).where(Interview.status == COMPLETED)
+    if survey:
+        versions = versions.where(Interview.survey == survey)
+    # Each questionnaire version declares its own feedback consent question.
+    consent_of = []
+    for name, version in session.execute(versions.distinct()):
+        question_id = _questionnaire_version(session, catalogue, name, version).consent_question("feedback")
+        if question_id is not None:
+            consent_of.append(
+                and_(
+                    Interview.survey == name,
+                    Interview.questionnaire_version == version,
+                    consent.question_id == question_id,
+                )
+            )
+    if not consent_of:
+        return []
     query = (
         select(Interview, Case)
         .join(Case, Case.id == Interview.case_id)
-        .join(consent, and_(consent.interview_id == Interview.id, consent.question_id == FEEDBACK_CONSENT))
+        .join(consent, and_(consent.interview_id == Interview.id, or_(*consent_of)))
         .where(consent.code == YES, Interview.status == COMPLETED)
         .order_by(Interview.ended_at.desc())
         .limit(limit)

@@ -168,7 +168,7 @@ def test_safety_check_needs_unsafe_stop(tmp_path: Path) -> None:
 
 def test_version_must_be_whole_number(tmp_path: Path) -> None:
     (problem,) = problems_of(EXAMPLE.replace("version: 1", "version: 1.5"), tmp_path)
-    assert "version must be a whole number" in problem
+    assert "version: must be a whole number" in problem
     assert line_no(problem) == 4
 
 

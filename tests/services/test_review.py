@@ -194,3 +194,40 @@ def test_flag_for_follow_up(runtime: Runtime, people: dict[str, Actor]) -> None:
         assert review.interview_detail(
             session, people["sue"], runtime.catalogue, interview_id
         ).follow_up_note == ("ring the OIC")
+
+
+def test_feedback_follows_the_consent_question_the_file_declares(db_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.services.catalogue import bundled_dir
+
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    text = (bundled_dir() / "burglary.yaml").read_text().replace("consent_feedback", "pass_on_ok")
+    assert "feedback: pass_on_ok" in text
+    (folder / "burglary.yaml").write_text(text)
+    rt = open_runtime(db_url, folder)
+    try:
+        with rt.sessions.begin() as session:
+            sue = add_staff(
+                session, Actor.system(), username="sue", role=Role.SUPERVISOR, password="long enough pw"
+            )
+            alice = add_staff(
+                session, Actor.system(), username="alice", role=Role.CALLER, password="long enough pw"
+            )
+            bob = add_staff(
+                session, Actor.system(), username="bob", role=Role.CALLER, password="long enough pw"
+            )
+        interview_id = seed(rt, {"alice": alice.actor(), "bob": bob.actor()})
+        with rt.sessions.begin() as session:
+            # An answer to a question named like the old convention no longer counts as consent.
+            assert review.feedback_to_pass_on(session, sue.actor(), rt.catalogue) == []
+            assert not review.interview_detail(
+                session, sue.actor(), rt.catalogue, interview_id
+            ).feedback_consent
+            row = session.scalar(select(AnswerRow).where(AnswerRow.question_id == "consent_feedback"))
+            row.question_id = "pass_on_ok"
+        with rt.sessions.begin() as session:
+            (item,) = review.feedback_to_pass_on(session, sue.actor(), rt.catalogue)
+            assert item.interview_id == interview_id
+            assert review.interview_detail(session, sue.actor(), rt.catalogue, interview_id).feedback_consent
+    finally:
+        rt.close()
