@@ -26,24 +26,29 @@ def questionnaire_check(
     files: Annotated[
         list[Path] | None, typer.Argument(help="Files to check. Default: every bundled one.")
     ] = None,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 on warnings too.")] = False,
 ) -> None:
-    """Validate questionnaire files: exit 0 when all are valid, else one FILE:LINE: message per problem."""
-    from app.services.catalogue import check_files, questionnaire_dir
+    """Validate questionnaire files: exit 0 when all are valid, else one FILE:LINE: message per problem.
+
+    Warnings (FILE:LINE: warning: message) point at what is allowed but probably not meant; they do not
+    change the exit status unless --strict is given.
+    """
+    from app.services.catalogue import questionnaire_dir, review_files
 
     if not files:
         folder = questionnaire_dir(options(ctx).questionnaires)
         files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
         if not files:
             raise SurveyError(f"{folder}: no questionnaire files (*.yaml) found")
-    loaded, problems = check_files(files)
-    for path, questionnaire in loaded:
+    review = review_files(files)
+    for path, questionnaire in review.loaded:
         print(
             f"{path}: ok ({questionnaire.id} version {questionnaire.version}, "
             f"{len(questionnaire.questions())} questions)"
         )
-    for problem in problems:
+    for problem in [*review.problems, *review.warnings]:
         print(problem, file=sys.stderr)
-    if problems:
+    if review.problems or (strict and review.warnings):
         raise typer.Exit(1)
 
 

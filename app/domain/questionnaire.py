@@ -1026,6 +1026,11 @@ def questionnaire_warnings(q: Questionnaire) -> list[tuple[Path_, str]]:
                         )
     if q.consents is None:
         legacy = [f"{kind}: consent_{kind}" for kind in CONSENT_KINDS if q.consent_question(kind)]
+        lookalikes = [
+            x.id
+            for x in q.questions()
+            if "consent" in x.id and x.id not in {f"consent_{k}" for k in CONSENT_KINDS}
+        ]
         if legacy:
             first = next(kind for kind in CONSENT_KINDS if q.consent_question(kind))
             warnings.append(
@@ -1035,22 +1040,15 @@ def questionnaire_warnings(q: Questionnaire) -> list[tuple[Path_, str]]:
                     f" an error: consents: {{{', '.join(legacy)}}}",
                 )
             )
-        else:
+        elif lookalikes and getattr(q.question(lookalikes[0]), "type", None) == "yes_no":
             warnings.append(
                 (
-                    (),
-                    "no consents declared: supervisors will see no feedback from this survey and no"
-                    " comment may be quoted; add consents: {feedback: QUESTION, recontact: QUESTION,"
-                    " quote: QUESTION} naming yes_no questions",
+                    _location(q, lookalikes[0]),
+                    f"'{lookalikes[0]}' looks like a consent question, but no consents are declared: the"
+                    " supervisors' feedback screen will show nothing from this survey; declare it, e.g."
+                    f" consents: {{feedback: {lookalikes[0]}}}",
                 )
             )
-    elif q.consents.feedback is None:
-        warnings.append(
-            (
-                ("consents",),
-                "no feedback consent declared: supervisors will see no feedback from this survey",
-            )
-        )
     return warnings
 
 

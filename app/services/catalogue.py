@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
-from app.domain.questionnaire import Problem, Questionnaire, QuestionnaireError, load_questionnaire
+from app.domain.questionnaire import Problem, Questionnaire, QuestionnaireError, read_questionnaire
 from app.errors import SurveyError
 from app.store.models import QuestionnaireVersion
 
@@ -69,22 +69,38 @@ class Catalogue:
 
 def check_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Questionnaire]], list[Problem]]:
     """Load every file, collecting all problems (including the same survey id in two files)."""
-    loaded: list[tuple[Path, Questionnaire]] = []
-    problems: list[Problem] = []
+    checked = review_files(paths)
+    return checked.loaded, checked.problems
+
+
+@dataclass
+class FileReview:
+    """What `survey questionnaire check` reports: the valid files, the problems, and the warnings."""
+
+    loaded: list[tuple[Path, Questionnaire]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def review_files(paths: Iterable[Path]) -> FileReview:
+    """Check every file: problems (the file cannot be used) and warnings (it can, but look again)."""
+    review = FileReview()
     seen: dict[str, Path] = {}
     for path in paths:
         try:
-            questionnaire = load_questionnaire(path)
+            checked = read_questionnaire(path)
         except QuestionnaireError as exc:
-            problems.extend(exc.problems)
+            review.problems.extend(exc.problems)
             continue
+        questionnaire = checked.questionnaire
         if questionnaire.id in seen:
             message = f"survey id '{questionnaire.id}' is also used by {seen[questionnaire.id]}"
-            problems.append(Problem(file=str(path), line=1, message=message))
+            review.problems.append(Problem(file=str(path), line=1, message=message))
             continue
         seen[questionnaire.id] = path
-        loaded.append((path, questionnaire))
-    return loaded, problems
+        review.loaded.append((path, questionnaire))
+        review.warnings.extend(checked.warnings)
+    return review
 
 
 def load_catalogue(folder: Path) -> Catalogue:

@@ -98,3 +98,18 @@ def test_show_text(survey: Runner) -> None:
     result = survey("questionnaire", "show", "domestic_abuse")
     assert result.returncode == 0
     assert "safe" in result.stdout.lower()
+
+
+def test_check_prints_warnings_and_strict_fails_on_them(survey: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "piped.yaml"
+    path.write_text(
+        EXAMPLE.read_text().replace(
+            "text: How many times did an officer contact you?",
+            "text: You said {answer.why_not}. How many times?",
+        )
+    )
+    result = survey("questionnaire", "check", str(path))
+    assert result.returncode == 0, result.stderr
+    (warning,) = result.stderr.splitlines()
+    assert warning.startswith(f"{path}:") and ": warning: text inserts {answer.why_not}" in warning
+    assert survey("questionnaire", "check", "--strict", str(path)).returncode == 1

@@ -134,9 +134,10 @@ def test_consents_are_declared_and_checked() -> None:
     assert declared.consent_question("feedback") == "pass_on" and declared.consent_question("quote") is None
     assert "unknown question 'pass_om'" in problem_of(base + "consents:\n  feedback: pass_om\n")
     assert "must be a yes_no question" in problem_of(base + "consents:\n  feedback: overall\n")
-    # The example itself declares none: the check says what that means.
-    (warning,) = check_questionnaire(EXAMPLE).warnings
-    assert "no consents declared" in warning.message
+    # Undeclared, a misspelt consent question would silently empty the feedback screen: a warning says so.
+    (warning,) = check_questionnaire(base.replace("pass_on", "consent_fedback")).warnings
+    assert "'consent_fedback' looks like a consent question, but no consents are declared" in warning.message
+    assert check_questionnaire(EXAMPLE).warnings == []
 
 
 def test_a_document_without_consents_keeps_its_old_meaning_and_hash() -> None:
