@@ -32,3 +32,12 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
     if not any(isinstance(h, logging.handlers.RotatingFileHandler) for h in root.handlers):
         root.addHandler(handler)
     return folder / "survey.log"
+
+
+def log_to_stderr(logger: logging.Logger) -> None:
+    """Also send `logger`'s records to stderr (a service's journal), one line each."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)

@@ -42,3 +42,10 @@ def test_screens_run_no_sql() -> None:
         text = path.read_text()
         assert "from sqlalchemy" not in text and "import sqlalchemy" not in text, path
         assert "app.store" not in text, path
+
+
+def test_asking_whether_the_app_runs_in_a_browser_loads_no_server() -> None:
+    """The app checks `app.web.running_in_browser()`; the server (aiohttp, textual-serve) stays unloaded."""
+    loaded = loaded_after_import(["app.web", "app.tui.app"])
+    assert "aiohttp" not in loaded
+    assert "textual_serve" not in loaded

@@ -17,6 +17,7 @@ from app.cli import (  # noqa: F401 - importing a module registers its commands
     report,
     responses,
     sample,
+    serve,
     settings,
     staff,
 )

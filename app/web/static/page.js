@@ -1,0 +1,35 @@
+// The bureau page's own script (loaded before textual.js).
+// - When the session ends, the terminal is removed from the page, so nothing it showed stays behind
+//   the "Session ended" notice, and the notice says why (the server's reason, e.g. that it is full).
+// - "Start again" reloads the page without its query string.
+"use strict";
+
+(function () {
+  const NativeWebSocket = window.WebSocket;
+
+  function sessionEnded(reason) {
+    const terminal = document.getElementById("terminal");
+    if (terminal) {
+      terminal.replaceChildren();
+    }
+    const message = document.getElementById("ended-message");
+    if (message) {
+      message.textContent = reason || "Session ended.";
+    }
+    document.body.classList.add("-closed");
+  }
+
+  class PageSocket extends NativeWebSocket {
+    constructor(url, protocols) {
+      super(url, protocols);
+      this.addEventListener("close", (event) => sessionEnded(event.reason));
+    }
+  }
+  window.WebSocket = PageSocket;
+
+  document.addEventListener("DOMContentLoaded", () => {
+    document.getElementById("restart").addEventListener("click", () => {
+      window.location.href = window.location.pathname;
+    });
+  });
+})();
