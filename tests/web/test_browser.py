@@ -69,13 +69,15 @@ def pass_screening(tab: TerminalPage) -> None:
     tab.press("Enter")
 
 
-def answer_question(tab: TerminalPage) -> str:
-    """Answer the question on the screen with a plausible answer; returns its text."""
+def answer_question(tab: TerminalPage, step: str) -> str:
+    """Answer the question on the screen with a plausible answer; returns the screen it was on."""
     text = tab.wait_for("READ OUT")
-    if re.search(r"(?m)^\s*(?:▶\s*)?1\s+[○●]", text) or re.search(r"(?m)^\s*(?:▶\s*)?1[ .]", text):
+    if re.search(r"(?m)^\s*(?:▶\s*)?1\s+[○●]", text):
         tab.press("1")
+        tab.wait_for(r"(?m)^\s*(?:▶\s*)?1\s+●")
     else:
         tab.type("Thank you")
+    tab.shot(step)
     tab.press("Enter")
     return text
 
@@ -102,12 +104,11 @@ def test_caller_interviews_and_quick_exits_in_the_browser(bureau: Bureau, new_ta
     tab.press("1")
     tab.wait_for("● Speaking to someone")
     tab.press("Enter")
-    first = answer_question(tab)
-    tab.shot("question-1")
-    tab.wait_for(lambda_not(first))
-    answer_question(tab)
-    tab.shot("question-2")
-    # the second answer is stored before the quick exit ends the call (writes keep their order)
+    first = answer_question(tab, "question-1")
+    tab.wait_for(next_question_after(first))
+    second = answer_question(tab, "question-2")
+    tab.wait_for(next_question_after(second))  # the screen moves on once the answer is stored
+    tab.shot("question-3")
     tab.press("Control+x")
     identifying = [*case["name"].split(), case["crime_ref"], phone.group(1)]
     tab.wait_for("Quick exit|Call ended", 30)
@@ -146,7 +147,7 @@ def test_caller_interviews_and_quick_exits_in_the_browser(bureau: Bureau, new_ta
     assert attempt is not None and attempt.outcome in ("unsafe_to_talk", "break_off")
 
 
-def lambda_not(text: str) -> str:
+def next_question_after(text: str) -> str:
     """A pattern that matches once the screen's question is no longer the one in `text`."""
     question = re.search(r"READ OUT[^\n]*\n([^\n]+)", text)
     return r"READ OUT(?![\s\S]*" + re.escape(question.group(1).strip()) + ")" if question else "READ OUT"
