@@ -19,6 +19,7 @@ from app.cli import (  # noqa: F401 - importing a module registers its commands
     sample,
     serve,
     settings,
+    signin,
     staff,
 )
 from app.cli.common import cli

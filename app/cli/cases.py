@@ -11,10 +11,10 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import cli, open_runtime_for, out
+from app.cli.common import actor, cli, open_runtime_for, out
 
 case_cli = typer.Typer(
-    help="Cases: history, and supervisors' reassign, reopen and close (run as the system operator).",
+    help="Cases: history, and supervisors' reassign, reopen and close.",
     no_args_is_help=True,
 )
 cli.add_typer(case_cli, name="case")
@@ -26,12 +26,6 @@ Reason = Annotated[str, typer.Option("--reason", help="Why (recorded in the audi
 class ShowFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _system():  # type: ignore[no-untyped-def]
-    from app.domain.permissions import Actor
-
-    return Actor.system()
 
 
 def _local(moment: datetime | None) -> str:
@@ -53,7 +47,7 @@ def case_reassign(
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            state = reassign(session, _system(), case_id, to, reason)
+            state = reassign(session, actor(ctx), case_id, to, reason)
     finally:
         runtime.close()
     if state.allocated_to:
@@ -72,7 +66,7 @@ def case_reopen(ctx: typer.Context, case_id: CaseId, reason: Reason) -> None:
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            state = reopen(session, _system(), runtime.catalogue, case_id, reason)
+            state = reopen(session, actor(ctx), runtime.catalogue, case_id, reason)
     finally:
         runtime.close()
     print(f"case {case_id} reopened ({state.status})")
@@ -97,7 +91,7 @@ def case_close(
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            state = close_case(session, _system(), runtime.catalogue, case_id, reason, disposition)
+            state = close_case(session, actor(ctx), runtime.catalogue, case_id, reason, disposition)
     finally:
         runtime.close()
     print(f"case {case_id} closed: {state.disposition}")
@@ -116,7 +110,7 @@ def case_show(
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            history = case_history(session, _system(), case_id)
+            history = case_history(session, actor(ctx), case_id)
     finally:
         runtime.close()
     if format is ShowFormat.json:

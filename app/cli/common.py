@@ -8,11 +8,26 @@ import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from app.cli.access import (
+    NotSignedIn,
+    access_of,
+    allowed,
+    command_name,
+    forget_session,
+    refused,
+    saved_session,
+    sign_in_hint,
+)
+from app.domain.permissions import Actor
+
+if TYPE_CHECKING:
+    from app.services.runtime import Runtime
 
 cli = typer.Typer(
     name="survey",
@@ -36,6 +51,9 @@ class Format(StrEnum):
 class Options:
     db: str | None
     questionnaires: str | None
+    #: Who runs this command, once open_runtime_for has checked the sign-in; None for a command that
+    #: needs none (public, or the first run of a database without staff).
+    actor: Actor | None = None
 
 
 DbOption = Annotated[
@@ -80,11 +98,56 @@ def options(ctx: typer.Context) -> Options:
     return options
 
 
-def open_runtime_for(ctx: typer.Context, **kw: Any):  # type: ignore[no-untyped-def]
+def open_runtime_for(ctx: typer.Context, **kw: Any) -> Runtime:
+    """Open the database for this command, once its sign-in and permission are checked (see access.py)."""
     from app.services.runtime import open_runtime
 
     chosen = options(ctx)
-    return open_runtime(chosen.db, chosen.questionnaires, **kw)
+    runtime = open_runtime(chosen.db, chosen.questionnaires, **kw)
+    try:
+        chosen.actor = _authorise(ctx, runtime)
+    except BaseException:
+        runtime.close()
+        raise
+    return runtime
+
+
+def actor(ctx: typer.Context) -> Actor:
+    """The signed-in member of staff running this command (after open_runtime_for)."""
+    who = options(ctx).actor
+    if who is None:
+        raise NotSignedIn(f"not signed in: {sign_in_hint()}")
+    return who
+
+
+def _authorise(ctx: typer.Context, runtime: Runtime) -> Actor | None:
+    from app.services.signin import SessionRefused, has_staff, record_refusal, resume_session
+
+    command = command_name(ctx)
+    access = access_of(command)
+    if access.public:
+        return None
+    database = runtime.display_url
+    saved = saved_session(database)
+    problem = f"not signed in: {sign_in_hint()}"
+    if saved is not None:
+        with runtime.sessions.begin() as session:
+            outcome = resume_session(session, saved["token"])
+        if not isinstance(outcome, SessionRefused):
+            who = outcome.actor()
+            if not allowed(who, access):
+                assert access.permission is not None and who.staff_id is not None
+                with runtime.sessions.begin() as session:
+                    record_refusal(session, who.staff_id, command, access.permission.value)
+                raise refused(who, command, access.permission)
+            return who
+        forget_session(database)
+        problem = f"{outcome.message}: {sign_in_hint(saved.get('username'))}"
+    if access.first_run:
+        with runtime.readers() as session:
+            if not has_staff(session):
+                return None
+    raise NotSignedIn(problem)
 
 
 def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str | None = None) -> None:

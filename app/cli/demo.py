@@ -16,8 +16,8 @@ def demo(
 ) -> None:
     """Fill an empty database with synthetic staff, cases, call histories and interviews.
 
-    Names are made up and numbers are Ofcom drama numbers. A database that already has cases is left
-    untouched. Demo accounts share the password 'demo password'.
+    Names are made up and numbers are Ofcom drama numbers. Only a new database is filled: one that
+    already has cases or staff is left untouched. Demo accounts share the password 'demo password'.
     """
     from app.services.demo import DEMO_PASSWORD, load_demo
 
@@ -35,6 +35,10 @@ def demo(
         f" loaded into {runtime.display_url}"
     )
     if summary.staff:
-        print(f"sign in as one of these (password '{DEMO_PASSWORD}'):")
+        print(f"sign in as one of these, password '{DEMO_PASSWORD}':")
         for username, role in summary.staff:
             print(f"  {username:<12} {role}")
+        print(
+            "in the app: run `survey`; on the command line: `survey login supervisor` (then e.g."
+            " `survey case show 1`), `survey logout` when done"
+        )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import cli, open_runtime_for
+from app.cli.common import actor, cli, open_runtime_for
 from app.cli.report import FromOption, SurveyArgument, ToOption, parse_range
 
 PartialOption = Annotated[
@@ -34,7 +34,6 @@ def export_command(
     answer is missing. Beside a csv, sav or parquet file goes FILE.codebook.txt (the .xlsx has a
     codebook sheet); beside a .sav, FILE.sps with the multiple-response sets.
     """
-    from app.domain.permissions import Actor
     from app.services.export import export_interviews, parse_format
 
     first, last = parse_range(start, end)
@@ -44,7 +43,7 @@ def export_command(
         with runtime.sessions.begin() as session:
             result = export_interviews(
                 session,
-                Actor.system(),
+                actor(ctx),
                 runtime.catalogue,
                 survey,
                 first,
@@ -80,7 +79,6 @@ def export_changes_command(
     One row per change: interview_id, question, kind (corrected afterwards, changed or discarded during
     the interview), old and new code or value, reason, when. No staff names.
     """
-    from app.domain.permissions import Actor
     from app.services.export import export_changes, parse_format
 
     first, last = parse_range(start, end)
@@ -90,7 +88,7 @@ def export_changes_command(
         with runtime.sessions.begin() as session:
             result = export_changes(
                 session,
-                Actor.system(),
+                actor(ctx),
                 runtime.catalogue,
                 survey,
                 first,

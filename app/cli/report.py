@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.cli.common import cli, open_runtime_for, out
+from app.cli.common import actor, cli, open_runtime_for, out
 from app.domain.narrative import one_decimal
 from app.errors import SurveyError
 
@@ -73,7 +73,6 @@ def report_command(
 
     --format json is the stable contract for programs: see docs or issue 5.
     """
-    from app.domain.permissions import Actor
     from app.services.report import build_report
 
     first, last = parse_range(start, end)
@@ -83,7 +82,7 @@ def report_command(
         with runtime.readers() as session:
             report = build_report(
                 session,
-                Actor.system(),
+                actor(ctx),
                 runtime.catalogue,
                 survey,
                 first,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import cli, open_runtime_for
+from app.cli.common import actor, cli, open_runtime_for
 
 responses_cli = typer.Typer(help="Survey responses from elsewhere.", no_args_is_help=True)
 cli.add_typer(responses_cli, name="responses")
@@ -22,13 +22,12 @@ def responses_import(
     ] = False,
 ) -> None:
     """Check the whole file, then add its interviews (marked imported); ids already stored are skipped."""
-    from app.domain.permissions import Actor
     from app.services.responses import import_responses
 
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            result = import_responses(session, Actor.system(), runtime.catalogue, file, dry_run=dry_run)
+            result = import_responses(session, actor(ctx), runtime.catalogue, file, dry_run=dry_run)
     finally:
         runtime.close()
     verb = "would add" if result.dry_run else "added"

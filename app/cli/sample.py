@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from app.cli.common import cli, open_runtime_for, out
+from app.cli.common import actor, cli, open_runtime_for, out
 
 sample_cli = typer.Typer(
     help="Sample imports: crime-records extracts of victims to call.", no_args_is_help=True
@@ -40,14 +40,13 @@ def sample_import(
     {"imported", "already_present", "excluded": {reason: n}, "not_released", "shared_phone_warnings":
     [{"lines", "crime_refs", "in_database"}]}.
     """
-    from app.domain.permissions import Actor
     from app.services.sample import import_sample
 
     runtime = open_runtime_for(ctx)
     try:
         # The whole file is checked before the first statement, which is what takes SQLite's write lock.
         with runtime.sessions.begin() as session:
-            summary = import_sample(session, Actor.system(), runtime.catalogue, file)
+            summary = import_sample(session, actor(ctx), runtime.catalogue, file)
     finally:
         runtime.close()
 

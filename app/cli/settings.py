@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import Format, cli, open_runtime_for, print_rows
+from app.cli.common import Format, actor, cli, open_runtime_for, print_rows
 
 settings_cli = typer.Typer(
     help="Bureau settings: calling hours, retry gaps, stale allocations.", no_args_is_help=True
@@ -40,13 +40,12 @@ def settings_set(
     value: Annotated[str, typer.Argument(help="New value, e.g. 'Mon-Fri 09:00-20:00, Sat 10:00-16:00'.")],
 ) -> None:
     """Change one setting (checked first; recorded in the audit log)."""
-    from app.domain.permissions import Actor
     from app.services.settings import set_setting
 
     runtime = open_runtime_for(ctx)
     try:
         with runtime.sessions.begin() as session:
-            stored = set_setting(session, Actor.system(), key, value)
+            stored = set_setting(session, actor(ctx), key, value)
     finally:
         runtime.close()
     print(f"{key} = {stored}")

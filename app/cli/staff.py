@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli.common import Format, cli, open_runtime_for, print_rows
+from app.cli.common import Format, cli, open_runtime_for, options, print_rows
 
 user_cli = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 cli.add_typer(user_cli, name="user")
@@ -25,26 +25,38 @@ def user_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input (for scripts).")
     ] = False,
 ) -> None:
-    """Add a member of staff; asks for the password (twice) unless --password-stdin is given."""
-    from app.domain.permissions import Actor
-    from app.services.staff import add_staff, parse_role
+    """Add a member of staff; asks for the password (twice) unless --password-stdin is given.
+
+    Needs an administrator's sign-in, except on a new database: its first account, an administrator,
+    is added without one.
+    """
+    from app.domain.permissions import Role
+    from app.services.staff import StaffError, add_first_admin, add_staff, parse_role
 
     parsed_role = parse_role(role)
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     runtime = open_runtime_for(ctx)
     try:
-        with runtime.sessions.begin() as session:
-            record = add_staff(
-                session,
-                Actor.system(),
-                username=name,
-                role=parsed_role,
-                password=password,
-                display_name=display_name,
+        who = options(ctx).actor
+        if who is None and parsed_role is not Role.ADMIN:
+            raise StaffError(
+                f"the first account must be an administrator: survey user add {name} --role admin"
             )
+        if password_stdin:
+            password = sys.stdin.readline().rstrip("\r\n")
+        else:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        with runtime.sessions.begin() as session:
+            if who is None:
+                record = add_first_admin(session, username=name, password=password, display_name=display_name)
+            else:
+                record = add_staff(
+                    session,
+                    who,
+                    username=name,
+                    role=parsed_role,
+                    password=password,
+                    display_name=display_name,
+                )
     finally:
         runtime.close()
     print(f"added {record.username} ({record.role.value})")

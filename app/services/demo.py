@@ -126,6 +126,11 @@ def load_demo(
         demo = session.scalar(select(func.count()).select_from(Case).where(Case.import_batch == DEMO_BATCH))
         message = "the demo data is already loaded" if demo else f"the database already has {existing} cases"
         return DemoSummary(created=False, message=message)
+    if session.scalar(select(func.count()).select_from(Staff)):
+        # Demo accounts share a published password: never add them beside real staff.
+        return DemoSummary(
+            created=False, message="the database already has staff; the demo fills only a new one"
+        )
     rng = random.Random(seed)
     summary = DemoSummary(created=True)
     staff_ids: dict[str, int] = {}

@@ -130,6 +130,9 @@ class BureauSettings:
     unsafe_retry_gap_hours: int
     #: How long a due appointment waits for the caller who made it before any caller may take it.
     appointment_grace_minutes: int
+    #: Minutes without a key press before the app locks its screen, and without a command before a
+    #: command-line sign-in ends.
+    idle_minutes: int
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,11 @@ SPECS: dict[str, _Spec] = {
     ),
     "appointment_grace_minutes": _Spec(
         "15", "minutes a due appointment waits for the caller who made it", _whole(0, 24 * 60)
+    ),
+    "idle_minutes": _Spec(
+        "15",
+        "minutes without use before the app locks its screen and a command-line sign-in ends",
+        _whole(1, 24 * 60),
     ),
 }
 

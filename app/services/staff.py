@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
@@ -48,7 +48,7 @@ class StaffRecord:
         return Actor(staff_id=self.id, username=self.username, role=self.role)
 
 
-def _record(row: Staff) -> StaffRecord:
+def record_of(row: Staff) -> StaffRecord:
     return StaffRecord(
         id=row.id,
         username=row.username,
@@ -106,11 +106,33 @@ def add_staff(
             detail=f'{{"role": "{role.value}"}}',
         )
     )
-    return _record(row)
+    return record_of(row)
+
+
+def add_first_admin(
+    session: Session, *, username: str, password: str, display_name: str | None = None
+) -> StaffRecord:
+    """Bootstrap a new database: its first account, an administrator, added without signing in.
+
+    Refused once any account exists; from then on only an administrator adds staff.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # Two first administrators at once: the second waits here, then finds the first.
+        session.execute(text("LOCK TABLE staff IN SHARE ROW EXCLUSIVE MODE"))
+    if session.scalar(select(func.count()).select_from(Staff)):
+        raise StaffError("the database already has staff: sign in as an administrator to add someone")
+    return add_staff(
+        session,
+        Actor.system(),
+        username=username,
+        role=Role.ADMIN,
+        password=password,
+        display_name=display_name,
+    )
 
 
 def list_staff(session: Session) -> list[StaffRecord]:
-    return [_record(row) for row in session.scalars(select(Staff).order_by(Staff.username))]
+    return [record_of(row) for row in session.scalars(select(Staff).order_by(Staff.username))]
 
 
 def sign_in(
@@ -147,4 +169,4 @@ def sign_in(
     if _hasher.check_needs_rehash(row.password_hash):
         row.password_hash = _hasher.hash(password)
     session.add(AuditEvent(at=now, staff_id=row.id, action="sign_in", entity="staff", entity_id=str(row.id)))
-    return _record(row)
+    return record_of(row)

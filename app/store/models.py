@@ -80,6 +80,22 @@ class Staff(Base):
     created_at: Mapped[datetime]
 
 
+class StaffSession(Base):
+    """A sign-in on the command line: the session file holds a random token, this row its SHA-256.
+
+    A session ends on `survey logout`, or when it was not used for the idle time (setting idle_minutes).
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
+
+
 class QuestionnaireVersion(Base):
     """One loaded version of a survey's questionnaire, kept so old interviews can still be read."""
 
@@ -366,6 +382,7 @@ __all__ = [
     "ScreeningDecision",
     "Setting",
     "Staff",
+    "StaffSession",
     "SurveyDayCount",
     "UTCDateTime",
 ]

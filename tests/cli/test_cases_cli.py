@@ -18,7 +18,7 @@ from app.services import cases
 from app.services.runtime import Runtime, open_runtime
 from app.services.settings import set_setting
 from app.store.models import AuditEvent, Case
-from tests.cli.conftest import Runner
+from tests.cli.conftest import Runner, SignIn
 from tests.services.test_allocation import add_case, add_person, call
 
 
@@ -50,6 +50,12 @@ def seeded(runtime: Runtime) -> dict[str, int]:
     with factory.begin() as session:
         session.get_one(Case, held).allocated_to_id = ann.staff_id  # Ann took it again
     return {"held": held, "free": free, "done": done}
+
+
+@pytest.fixture
+def survey(signed_in: SignIn) -> Runner:
+    """Every command here runs as a supervisor."""
+    return signed_in("supervisor")
 
 
 def one_line_error(result: object, text: str) -> None:

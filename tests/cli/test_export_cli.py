@@ -6,14 +6,23 @@ import json
 from pathlib import Path
 
 import pyreadstat
+import pytest
 
-from tests.cli.conftest import Runner
+from tests.cli.conftest import Runner, SignIn
 
 DATA = Path(__file__).parents[1] / "data" / "responses"
 RANGE = ("--from", "2019-04-01", "--to", "2019-09-30")
 
 
-def test_export_then_import_elsewhere_gives_the_same_report(survey: Runner, tmp_path: Path) -> None:
+@pytest.fixture
+def survey(signed_in: SignIn) -> Runner:
+    """Every command here runs as an analyst."""
+    return signed_in("analyst")
+
+
+def test_export_then_import_elsewhere_gives_the_same_report(
+    survey: Runner, signed_in: SignIn, tmp_path: Path
+) -> None:
     assert survey("responses", "import", str(DATA / "historical.csv")).returncode == 0
     path = tmp_path / "da.csv"
     result = survey("export", "domestic_abuse", *RANGE, "-o", str(path))
@@ -22,12 +31,13 @@ def test_export_then_import_elsewhere_gives_the_same_report(survey: Runner, tmp_
     assert result.stdout.splitlines()[0].endswith(f" to {path}")
     assert result.stdout.splitlines()[1:] == [f"wrote {tmp_path / 'da.codebook.txt'}"]
     other = f"sqlite:///{tmp_path / 'other.db'}"
-    imported = survey("responses", "import", str(path), db=other)
+    elsewhere = signed_in("analyst", db=other)
+    imported = elsewhere("responses", "import", str(path), db=other)
     assert imported.returncode == 0, imported.stderr
     before = survey("report", "domestic_abuse", *RANGE, "--format", "json")
-    after = survey("report", "domestic_abuse", *RANGE, "--format", "json", db=other)
+    after = elsewhere("report", "domestic_abuse", *RANGE, "--format", "json", db=other)
     assert json.loads(before.stdout) == json.loads(after.stdout)
-    again = survey("responses", "import", str(path), db=other)
+    again = elsewhere("responses", "import", str(path), db=other)
     assert again.stdout.strip().endswith("added 0; 5 already present")
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from app.services.runtime import Runtime, open_runtime
-from tests.cli.conftest import Runner
+from tests.cli.conftest import Runner, SignIn
 from tests.services.test_rates import END, EXPECTED, START, seed
 
 
@@ -19,6 +19,12 @@ def seeded(tmp_path: Path) -> Iterator[Runtime]:
     seed(runtime.sessions)
     yield runtime
     runtime.close()
+
+
+@pytest.fixture
+def survey(signed_in: SignIn) -> Runner:
+    """Every command here runs as an analyst."""
+    return signed_in("analyst")
 
 
 def rates(survey: Runner, *extra: str) -> object:

@@ -9,10 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.conftest import Runner
+from tests.cli.conftest import Runner, SignIn
 
 DATA = Path(__file__).parents[1] / "data" / "responses"
 RANGE = ("--from", "2019-04-01", "--to", "2019-09-30")
+
+
+@pytest.fixture
+def survey(signed_in: SignIn) -> Runner:
+    """Every command here runs as an analyst."""
+    return signed_in("analyst")
 
 
 @pytest.fixture

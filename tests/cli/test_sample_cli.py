@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from app.clock import today
@@ -13,9 +14,15 @@ from app.services.catalogue import bundled_dir, load_catalogue
 from app.services.sample import COLUMNS
 from app.store.db import make_engine
 from app.store.models import AuditEvent, Case
-from tests.cli.conftest import Runner
+from tests.cli.conftest import Runner, SignIn
 
 SUMMARY_KEYS = ["imported", "already_present", "excluded", "not_released", "shared_phone_warnings"]
+
+
+@pytest.fixture
+def survey(signed_in: SignIn) -> Runner:
+    """Every command here runs as an administrator."""
+    return signed_in("admin")
 
 
 def extract(tmp_path: Path, *rows: dict[str, str], name: str = "extract.csv") -> Path:

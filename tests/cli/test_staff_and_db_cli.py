@@ -5,29 +5,35 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.conftest import Runner
+import pytest
+
+from tests.cli.conftest import Runner, SignIn
 
 
-def test_user_add_from_stdin_and_list(survey: Runner) -> None:
-    added = survey(
+@pytest.fixture
+def admin(signed_in: SignIn) -> Runner:
+    return signed_in("admin")
+
+
+def test_user_add_from_stdin_and_list(admin: Runner) -> None:
+    added = admin(
         "user", "add", "jsmith", "--role", "supervisor", "--password-stdin", input="a long password\n"
     )
     assert added.returncode == 0, added.stderr
     assert added.stdout.strip() == "added jsmith (supervisor)"
-    listed = survey("user", "list", "--format", "json")
+    listed = admin("user", "list", "--format", "json")
     assert json.loads(listed.stdout) == [
-        {"username": "jsmith", "display_name": "jsmith", "role": "supervisor", "active": True}
+        {"username": "jsmith", "display_name": "jsmith", "role": "supervisor", "active": True},
+        {"username": "test_admin", "display_name": "test_admin", "role": "admin", "active": True},
     ]
-    again = survey(
-        "user", "add", "jsmith", "--role", "caller", "--password-stdin", input="another password\n"
-    )
+    again = admin("user", "add", "jsmith", "--role", "caller", "--password-stdin", input="another password\n")
     assert again.returncode == 1 and again.stderr.strip() == "survey: user 'jsmith' already exists"
 
 
-def test_user_add_rejects_bad_role_and_short_password(survey: Runner) -> None:
-    bad_role = survey("user", "add", "x1", "--role", "boss", "--password-stdin", input="a long password\n")
+def test_user_add_rejects_bad_role_and_short_password(admin: Runner) -> None:
+    bad_role = admin("user", "add", "x1", "--role", "boss", "--password-stdin", input="a long password\n")
     assert bad_role.returncode == 1 and "unknown role 'boss'" in bad_role.stderr
-    short = survey("user", "add", "x1", "--role", "caller", "--password-stdin", input="short\n")
+    short = admin("user", "add", "x1", "--role", "caller", "--password-stdin", input="short\n")
     assert short.returncode == 1 and "at least 10 characters" in short.stderr
     assert "Traceback" not in bad_role.stderr + short.stderr
 
@@ -54,15 +60,15 @@ def test_bad_database_url_is_one_line(survey: Runner) -> None:
     assert result.returncode == 1 and "unsupported database URL scheme 'mysql'" in result.stderr
 
 
-def test_changed_questionnaire_is_refused_at_start(survey: Runner, tmp_path: Path) -> None:
+def test_changed_questionnaire_is_refused_at_start(admin: Runner, tmp_path: Path) -> None:
     folder = tmp_path / "q"
     folder.mkdir()
     source = Path(__file__).parents[1] / "domain" / "data" / "example.yaml"
     (folder / "example.yaml").write_text(source.read_text())
     env = {"SURVEY_QUESTIONNAIRES": str(folder)}
-    assert survey("user", "list", env=env).returncode == 0
+    assert admin("user", "list", env=env).returncode == 0
     (folder / "example.yaml").write_text(source.read_text().replace("kept informed", "kept up to date"))
-    result = survey("user", "list", env=env)
+    result = admin("user", "list", env=env)
     assert result.returncode == 1
     assert "example.yaml: questionnaire 'example' version 1 has changed" in result.stderr
     assert "Traceback" not in result.stderr
