@@ -183,3 +183,10 @@ def test_who_may_see_or_change_personal_data(command: str, roles: set[Role]) -> 
     """The table's sensitive lines, spelled out: loosening one of them must be a deliberate change here."""
     assert {role for role in Role if expected_allowed(role, command)} == roles
     assert not expected_allowed(None, command)
+
+
+def test_commands_never_act_as_the_system() -> None:
+    """Commands act as the signed-in member of staff, so the audit log names who did what."""
+    folder = Path(__file__).parents[2] / "app" / "cli"
+    offenders = [path.name for path in folder.glob("*.py") if "Actor.system" in path.read_text()]
+    assert offenders == []
