@@ -50,6 +50,8 @@ COMMANDS: dict[str, Access] = {
     "demo": needs(Permission.MANAGE_STAFF, first_run=True),
     # The app migrates at every start anyway; the schema holds nothing personal.
     "db upgrade": PUBLIC,
+    # Each browser tab runs the app, which has its own sign-in screen.
+    "serve": PUBLIC,
     # Questionnaire files and the extract's layout: nothing from the database.
     "questionnaire check": PUBLIC,
     "questionnaire list": PUBLIC,

@@ -39,10 +39,6 @@ def test_a_new_bureau_signs_in(survey: Runner, tmp_path: Path) -> None:
     assert "the first account must be an administrator" in caller_first.stderr
     first = survey("user", "add", "boss", "--role", "admin", "--password-stdin", input=PASSWORD)
     assert (first.returncode, first.stdout) == (0, "added boss (admin)\n"), first.stderr
-    second = survey("user", "add", "mallory", "--role", "admin", "--password-stdin", input=PASSWORD)
-    assert (
-        second.returncode == 1 and second.stderr == "survey: not signed in: run `survey login NAME` first\n"
-    )
 
     wrong = survey("login", "boss", "--password-stdin", input="not the password\n")
     assert (wrong.returncode, wrong.stderr) == (1, "survey: wrong user name or password\n")
@@ -62,7 +58,6 @@ def test_a_new_bureau_signs_in(survey: Runner, tmp_path: Path) -> None:
     assert survey("logout").stdout == "signed out boss\n"
     after = survey("user", "list")
     assert after.returncode == 1 and "not signed in" in after.stderr
-    assert survey("logout").stdout == "not signed in\n"
 
 
 def test_a_session_ends_after_the_idle_time(in_process: InProcess, tmp_path: Path) -> None:
