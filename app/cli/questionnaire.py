@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 
-from app.cli.common import Format, cli, options, out, print_rows
+from app.cli.common import Format, cli, open_runtime_for, options, print_rows
 from app.errors import SurveyError
+
+if TYPE_CHECKING:
+    from app.domain.length import LengthEstimate
+    from app.domain.questionnaire import Questionnaire
 
 questionnaire_cli = typer.Typer(help="Check, list and show questionnaires.", no_args_is_help=True)
 cli.add_typer(questionnaire_cli, name="questionnaire")
@@ -42,9 +47,10 @@ def questionnaire_check(
             raise SurveyError(f"{folder}: no questionnaire files (*.yaml) found")
     review = review_files(files)
     for path, questionnaire in review.loaded:
+        length = review.lengths.get(path)
         print(
             f"{path}: ok ({questionnaire.id} version {questionnaire.version}, "
-            f"{len(questionnaire.questions())} questions)"
+            f"{len(questionnaire.questions())} questions" + (f"; {length.brief()}" if length else "") + ")"
         )
     for problem in [*review.problems, *review.warnings]:
         print(problem, file=sys.stderr)
@@ -68,38 +74,86 @@ def questionnaire_list(
 
 
 class ShowFormat(StrEnum):
-    json = "json"
     text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+def _is_file(name: str) -> bool:
+    return name.endswith((".yaml", ".yml")) or "/" in name or Path(name).is_file()
 
 
 @questionnaire_cli.command("show")
 def questionnaire_show(
     ctx: typer.Context,
-    survey: Annotated[str, typer.Argument(help="Survey id, e.g. domestic_abuse.")],
-    format: Annotated[ShowFormat, typer.Option("--format", "-f")] = ShowFormat.text,
+    survey: Annotated[str, typer.Argument(help="Survey id (e.g. domestic_abuse), or a questionnaire file.")],
+    format: Annotated[
+        ShowFormat, typer.Option("--format", "-f", help="text, markdown or json.")
+    ] = ShowFormat.text,
 ) -> None:
-    """Print one validated questionnaire (JSON for programs, text for people)."""
-    from app.services.catalogue import load_catalogue, questionnaire_dir
+    """Print one questionnaire with all its routing: text to read, markdown for a review, json for programs.
 
-    questionnaire = load_catalogue(questionnaire_dir(options(ctx).questionnaires)).get(survey)
+    Text and markdown give every section and question in order with its condition, options and codes,
+    stop rules and their outcomes, the measures, and the interview length (shortest, typical, longest).
+    For an installed survey the length uses the median time callers took per question once interviews
+    exist; for a file, and before any interview, it is estimated from the words.
+    """
+    from app.domain.document import questionnaire_markdown, questionnaire_text
+    from app.domain.length import NoCompleteRoute
+
+    if _is_file(survey):
+        questionnaire = _read_file(Path(survey))
+        session_length = _file_length
+    else:
+        questionnaire = _installed(ctx, survey)
+        session_length = _installed_length(ctx)
     if format is ShowFormat.json:
         print(json.dumps(questionnaire.to_public_dict(), indent=2, ensure_ascii=False))
         return
-    out.print(
-        f"[bold]{escape(questionnaire.title)}[/bold]  ({questionnaire.id}, version {questionnaire.version})"
-    )
-    number = 0
-    for section in questionnaire.sections:
-        out.print(f"\n[bold underline]{escape(section.title)}[/]")
-        for question in section.questions:
-            number += 1
-            routed = (
-                "  [dim](routed)[/dim]" if question.ask_if is not None or section.ask_if is not None else ""
-            )
-            kind = escape(f"[{getattr(question, 'type', '')}]")
-            out.print(f"{number:>3}. [bold]{question.id}[/bold] {kind}{routed}")
-            out.print(f"     {question.text}", markup=False)
-            if question.instruction:
-                out.print(f"     [italic]Caller: {escape(question.instruction)}[/italic]")
-            for option in question.options():
-                out.print(f"       {option.code:>2}  {option.label}", markup=False)
+    try:
+        length = session_length(questionnaire)
+    except NoCompleteRoute as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        length = None
+    if format is ShowFormat.markdown:
+        sys.stdout.write(questionnaire_markdown(questionnaire, length))
+    else:
+        sys.stdout.write(questionnaire_text(questionnaire, length, width=shutil.get_terminal_size().columns))
+
+
+def _read_file(path: Path) -> Questionnaire:
+    """A questionnaire file that need not be installed; its problems are printed as check prints them."""
+    from app.domain.questionnaire import QuestionnaireError, read_questionnaire
+
+    try:
+        return read_questionnaire(path).questionnaire
+    except QuestionnaireError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        raise typer.Exit(1) from None
+
+
+def _installed(ctx: typer.Context, survey: str) -> Questionnaire:
+    from app.services.catalogue import load_catalogue, questionnaire_dir
+
+    return load_catalogue(questionnaire_dir(options(ctx).questionnaires)).get(survey)
+
+
+def _file_length(questionnaire: Questionnaire) -> LengthEstimate:
+    from app.domain.length import estimate_length
+
+    return estimate_length(questionnaire)
+
+
+def _installed_length(ctx: typer.Context) -> Callable[[Questionnaire], LengthEstimate]:
+    def length(questionnaire: Questionnaire) -> LengthEstimate:
+        from app.services.lengths import questionnaire_length
+
+        runtime = open_runtime_for(ctx)
+        try:
+            with runtime.readers() as session:
+                return questionnaire_length(session, questionnaire)
+        finally:
+            runtime.close()
+
+    return length

@@ -244,6 +244,15 @@ class Engine:
 
     # ------------------------------------------------------------ conditions
 
+    def holds(
+        self, condition: Condition | None, answers: Mapping[str, Answer], statuses: Mapping[str, Status]
+    ) -> bool | None:
+        """A condition's value for these answers and statuses (None: not decided yet).
+
+        For tools that walk the routes without an interview (length estimates, practice traces).
+        """
+        return self._eval(condition, answers, statuses)
+
     def _eval(
         self, condition: Condition | None, answers: Mapping[str, Answer], statuses: Mapping[str, Status]
     ) -> bool | None:

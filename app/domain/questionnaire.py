@@ -556,6 +556,7 @@ class Checked:
 
     questionnaire: Questionnaire
     warnings: list[Problem]
+    document: MarkedDocument  # the loaded YAML, for the line of anything found wrong later
 
 
 def load_questionnaire(path: Path | str) -> Questionnaire:
@@ -616,7 +617,7 @@ def check_document(doc: MarkedDocument, name: str, text: str | bytes = "") -> Ch
         Problem(file=name, line=doc.line_of(loc), message=message, warning=True)
         for loc, message in questionnaire_warnings(questionnaire)
     ]
-    return Checked(questionnaire, _dedupe(warnings))
+    return Checked(questionnaire, _dedupe(warnings), doc)
 
 
 def _source_line(text: str | bytes, line: int) -> str:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
+from app.domain.length import LengthEstimate, NoCompleteRoute, estimate_length, length_warnings
 from app.domain.questionnaire import Problem, Questionnaire, QuestionnaireError, read_questionnaire
 from app.errors import SurveyError
 from app.store.models import QuestionnaireVersion
@@ -80,6 +81,7 @@ class FileReview:
     loaded: list[tuple[Path, Questionnaire]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    lengths: dict[Path, LengthEstimate] = field(default_factory=dict)  # estimated from the words
 
 
 def review_files(paths: Iterable[Path]) -> FileReview:
@@ -100,6 +102,17 @@ def review_files(paths: Iterable[Path]) -> FileReview:
         seen[questionnaire.id] = path
         review.loaded.append((path, questionnaire))
         review.warnings.extend(checked.warnings)
+        try:
+            length = estimate_length(questionnaire)
+        except NoCompleteRoute as exc:
+            review.warnings.append(Problem(file=str(path), line=1, message=str(exc), warning=True))
+            continue
+        review.lengths[path] = length
+        line = checked.document.line_of(("target_minutes",))
+        review.warnings.extend(
+            Problem(file=str(path), line=line, message=message, warning=True)
+            for message in length_warnings(questionnaire, length)
+        )
     return review
 
 

@@ -94,10 +94,40 @@ def test_show_unknown_survey(survey: Runner) -> None:
     assert result.stderr.startswith("survey: unknown survey 'stalking'")
 
 
-def test_show_text(survey: Runner) -> None:
+def test_show_text_has_the_whole_routing_and_the_length(survey: Runner) -> None:
     result = survey("questionnaire", "show", "domestic_abuse")
-    assert result.returncode == 0
-    assert "safe" in result.stdout.lower()
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "STOP if safe_to_talk is 2 (No): unsafe to talk" in text
+    assert "section asked only if children_in_household is 1 (Yes) or children_present is 1 (Yes)" in text
+    assert "asked only if overall_sat is 5, 6 or 7 (Fairly dissatisfied / Very dissatisfied" in text
+    assert "positive: 1 Completely satisfied, 2 Very satisfied, 3 Fairly satisfied" in text
+    assert "neutral: 4 Neither satisfied nor dissatisfied" in text
+    assert "min typical (" in text and "Times: estimated from the words" in text  # no interviews yet
+
+
+def test_show_markdown_of_a_file_not_installed(survey: Runner, tmp_path: Path) -> None:
+    path = tmp_path / "draft.yaml"
+    path.write_text(EXAMPLE.read_text() + "target_minutes: 1\n")
+    check = survey("questionnaire", "check", str(path))
+    assert "1:34 min typical, 1:03 to 2:22 min" in check.stdout
+    assert "warning: a typical interview takes 1:34 min, over target_minutes: 1" in check.stderr
+    result = survey("questionnaire", "show", str(path), "--format", "markdown")
+    assert result.returncode == 0, result.stderr
+    markdown = result.stdout
+    assert markdown.startswith("# Example victim satisfaction survey\n")
+    assert "### 4. `why_not` · text · optional\n\n**Asked only if** kept_informed is 2 (No)" in markdown
+    assert "| 98 | Don't know |" in markdown
+    assert "**Stop** if identity is 3 (Wrong number): **wrong number**" in markdown
+    assert "| Overall satisfaction (`overall`) | `overall` | 1 Completely satisfied" in markdown
+    assert (
+        "- Length: 1:03 min shortest (6 questions), 1:34 min typical (6), 2:22 min longest (7)." in markdown
+    )
+    assert "- Target: 1 minutes (the typical interview is over it)." in markdown
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("label: Wrong number", "label: No"))
+    refused = survey("questionnaire", "show", str(bad))
+    assert refused.returncode == 1 and "YAML reads No as false" in refused.stderr
 
 
 def test_check_prints_warnings_and_strict_fails_on_them(survey: Runner, tmp_path: Path) -> None:
