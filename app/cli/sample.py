@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from app.cli.common import actor, cli, open_runtime_for, out
+from app.cli.common import actor, cli, open_runtime_for, options, out
 
 sample_cli = typer.Typer(
     help="Sample imports: crime-records extracts of victims to call.", no_args_is_help=True
@@ -67,9 +68,44 @@ def sample_import(
         print(f"warning: {warning}")
 
 
-@sample_cli.command("template")
-def sample_template() -> None:
-    """Print the header row of an extract (columns in any order; alt_phone may be left out)."""
-    from app.services.sample import template_header
+class TemplateFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
 
-    print(template_header())
+
+@sample_cli.command("template")
+def sample_template(
+    ctx: typer.Context,
+    format: Annotated[
+        TemplateFormat,
+        typer.Option("--format", "-f", help="table (each column's format and an example), csv or json."),
+    ] = TemplateFormat.table,
+) -> None:
+    """Show the columns of an extract, each with its format and an example.
+
+    Columns may come in any order; alt_phone may be left out. `--format csv` prints the header row and
+    one example row, a valid extract to start from; `--format json` a list of {"column", "required",
+    "format", "example"}.
+    """
+    from app.services.catalogue import load_catalogue, questionnaire_dir
+    from app.services.sample_template import template_columns, template_csv
+
+    surveys = [q.id for q in load_catalogue(questionnaire_dir(options(ctx).questionnaires))]
+    example_survey = "domestic_abuse" if "domestic_abuse" in surveys or not surveys else surveys[0]
+    if format is TemplateFormat.csv:
+        sys.stdout.write(template_csv(example_survey))
+        return
+    columns = template_columns(example_survey)
+    if format is TemplateFormat.json:
+        print(json.dumps([c.to_dict() for c in columns], indent=2))
+        return
+    table = Table(title=Text("Sample extract: one row per victim and crime, CSV with a header row"))
+    for heading in ("column", "required", "format", "example"):
+        table.add_column(heading, overflow="fold")
+    for c in columns:
+        table.add_row(c.column, c.required, c.format, c.example)
+    out.print(table)
+    out.print(
+        "Columns may come in any order. `survey sample template --format csv` prints a valid example extract."
+    )

@@ -125,13 +125,21 @@ def test_missing_and_empty_files(survey: Runner, tmp_path: Path) -> None:
     assert result.stderr.strip() == f"{binary}:1: not a CSV text file (binary content): save it as CSV UTF-8"
 
 
-def test_template_prints_the_header_row(survey: Runner, tmp_path: Path) -> None:
-    result = survey("sample", "template")
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == ",".join(COLUMNS) + "\n"
-    # The template is a valid (empty) extract.
+def test_template_shows_each_column_with_its_format_and_an_example(survey: Runner, tmp_path: Path) -> None:
+    table = survey("sample", "template", "--format", "json")
+    assert table.returncode == 0, table.stderr
+    columns = json.loads(table.stdout)
+    assert [c["column"] for c in columns] == list(COLUMNS)
+    by_name = {c["column"]: c for c in columns}
+    assert "DD/MM/YYYY" in by_name["report_date"]["format"] and by_name["report_date"]["example"]
+    assert "Y or N" in by_name["opted_out"]["format"] and by_name["opted_out"]["example"] == "N"
+    assert "standard, medium or high" in by_name["risk_level"]["format"]
+    assert by_name["alt_phone"]["required"] == "optional column"
+    # The CSV form is the header and an example row: a valid extract.
+    csv_text = survey("sample", "template", "--format", "csv").stdout
+    assert csv_text.splitlines()[0] == ",".join(COLUMNS)
     path = tmp_path / "template.csv"
-    path.write_text(result.stdout)
+    path.write_text(csv_text)
     imported = survey("sample", "import", str(path), "--format", "json")
     assert imported.returncode == 0, imported.stderr
-    assert json.loads(imported.stdout)["imported"] == 0
+    assert json.loads(imported.stdout)["imported"] == 1
