@@ -1,8 +1,8 @@
 """`survey serve` on a free port against a scratch SQLite file with demo data, and a headless Chromium.
 
-One server and one browser per module: starting them is most of a browser test's time. The browser is
-Debian's Chromium driven by Playwright's Python API; nothing is downloaded. Where no Chromium is
-installed (`.ci/run` installs it), the browser tests are skipped with the reason.
+One server per module and one browser per test run: starting them is most of a browser test's time.
+The browser is Debian's Chromium driven by Playwright's Python API; nothing is downloaded. Where no
+Chromium is installed (`.ci/run` installs it), the browser tests are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)")

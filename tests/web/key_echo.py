@@ -23,15 +23,14 @@ class KeyEcho(App[None]):
     def compose(self) -> ComposeResult:
         yield Static("key echo ready", id="last")
 
-    def on_key(self, event: events.Key) -> None:
-        event.prevent_default()
-        event.stop()
-        with open(self.path, "a", encoding="utf-8") as out:
-            out.write(event.key + "\n")
-        self.query_one("#last", Static).update(f"key echo: {event.key}")
-
-    async def action_quit(self) -> None:  # every key is for the log, none quits
-        return
+    async def on_event(self, event: events.Event) -> None:
+        """Every key is written down before any binding (even Ctrl+Q, Ctrl+C) can act on it."""
+        if isinstance(event, events.Key):
+            with open(self.path, "a", encoding="utf-8") as out:
+                out.write(event.key + "\n")
+            self.query_one("#last", Static).update(f"key echo: {event.key}")
+            return
+        await super().on_event(event)
 
 
 if __name__ == "__main__":
