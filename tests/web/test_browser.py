@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,7 +21,9 @@ from app.services.runtime import open_runtime
 from app.store.models import Answer, Attempt, Case, Interview, Staff
 from app.web.server import PAGE_TITLE
 from tests.web.conftest import DEMO_PASSWORD, Bureau, start_server, stop_server
-from tests.web.terminal_page import TerminalPage
+
+if TYPE_CHECKING:
+    from tests.web.terminal_page import TerminalPage
 
 GRACE = 3
 
