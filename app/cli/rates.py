@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -12,19 +11,13 @@ import typer
 from rich.table import Table
 
 from app.cli.common import cli, open_runtime_for, out
+from app.cli.report import parse_range
 from app.errors import SurveyError
 
 
 class RatesFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _day(option: str, text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise SurveyError(f"{option}: '{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def _percent(value: float | None) -> str:
@@ -63,7 +56,7 @@ def rates_command(
     """
     from app.services.rates import rates_report, report_json
 
-    first, last = _day("--from", start), _day("--to", end)
+    first, last = parse_range(start, end)
     if e is not None and not 0 <= e <= 1:
         raise SurveyError(f"--e must be between 0 and 1, not {e:g}")
     runtime = open_runtime_for(ctx)

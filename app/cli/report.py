@@ -5,13 +5,16 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sys
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table
 
 from app.cli.common import actor, cli, open_runtime_for, out
@@ -20,6 +23,12 @@ from app.errors import SurveyError
 
 if TYPE_CHECKING:
     from app.services.report import MeasureFigures, Report
+
+#: Dates outside these years are typing mistakes, not survey dates.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+#: A table written to a file (-o) is laid out for this width; a terminal's or a pipe's own width
+#: (COLUMNS, else 80) otherwise. Either way nothing is ever cut: a table too wide turns periods into rows.
+FILE_WIDTH = 120
 
 
 class ReportFormat(StrEnum):
@@ -33,14 +42,18 @@ class By(StrEnum):
     quarter = "quarter"
     month = "month"
     period = "period"
+    rolling12 = "rolling12"
 
 
 def parse_day(text: str, option: str) -> date:
     """A YYYY-MM-DD date from an option, or one clear line saying what is wrong."""
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise SurveyError(f"{option} '{text}' is not a date; use YYYY-MM-DD, e.g. 2020-07-01") from None
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise SurveyError(f"{option} '{text}': the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return day
 
 
 def parse_range(start: str, end: str) -> tuple[date, date]:
@@ -61,17 +74,42 @@ def report_command(
     survey: SurveyArgument,
     start: FromOption,
     end: ToOption,
-    by: Annotated[By, typer.Option("--by", help="quarter (financial), month, or one period.")] = By.quarter,
+    by: Annotated[
+        By,
+        typer.Option(
+            "--by", help="quarter (financial), month, one period, or rolling12 (the 12 months to each month)."
+        ),
+    ] = By.quarter,
+    by_field: Annotated[
+        str | None,
+        typer.Option(
+            "--by-field",
+            help="Break the whole range down by a field instead of by period: division, district,"
+            " risk_level or a single-coded question (e.g. contact_method); each group is tested"
+            " against the rest.",
+        ),
+    ] = None,
     division: Annotated[str | None, typer.Option("--division", help="One Division; default: force.")] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f")] = ReportFormat.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file.")] = None,
     small_cell: Annotated[
-        int, typer.Option("--small-cell", min=1, help="Fewer surveys than this: too small to publish.")
+        int,
+        typer.Option(
+            "--small-cell",
+            min=1,
+            help="Fewer surveys than this: too small to publish, and no change is tested.",
+        ),
     ] = 10,
 ) -> None:
     """Satisfaction per period and measure, with 95% intervals, changes and narratives.
 
-    --format json is the stable contract for programs: see docs or issue 5.
+    --format json is the stable contract for programs: {"survey", "title", "division", "by", "by_field",
+    "from", "to", "small_cell", "periods": [{"label", "start", "end", "partial", "to_date", "surveys",
+    "small_sample", "against", "measures": {ID: {"positive", "neutral", "negative",
+    "dont_know_refused", "not_recorded", "pct", "pct_excl_neutral", "ci95", "ci95_excl_neutral",
+    "change", "change_excl_neutral", "small_sample"}}}], "previous_period", "narratives", "warnings"};
+    a change is {"direction" (rise, fall, in_line, too_few, unavailable), "against", "previous_pct",
+    "points", "ci95"}. Percentages have one decimal; null where unavailable.
     """
     from app.services.report import build_report
 
@@ -90,17 +128,19 @@ def report_command(
                 by=by.value,
                 division=division,
                 small_cell=small_cell,
+                by_field=by_field,
             )
     finally:
         runtime.close()
-    text = render(report, format)
+    for warning in report.warnings:
+        print(f"survey: warning: {warning}", file=sys.stderr)
     if output is None:
         if format is ReportFormat.table:
             print_table(report, out)
         else:
-            print(text, end="")
+            print(render(report, format), end="")
         return
-    output.write_text(text, encoding="utf-8")
+    output.write_text(render(report, format), encoding="utf-8")
     print(f"wrote {format.value} report to {output}")
 
 
@@ -118,7 +158,7 @@ def render(report: Report, fmt: ReportFormat) -> str:
         return buffer.getvalue()
     if fmt is ReportFormat.html:
         return render_html(report)
-    console = Console(file=io.StringIO(), width=200, highlight=False, soft_wrap=True)
+    console = Console(file=io.StringIO(), width=FILE_WIDTH, highlight=False, soft_wrap=True)
     print_table(report, console)
     assert isinstance(console.file, io.StringIO)
     return console.file.getvalue()
@@ -133,36 +173,119 @@ def _pct(value: float | None, small: bool = False) -> str:
     return f"{one_decimal(value):.1f}%" + ("*" if small else "")
 
 
-def _interval(figures: MeasureFigures) -> str:
-    if figures.ci95 is None:
+def _interval(interval: tuple[float, float] | None) -> str:
+    if interval is None:
         return "u/a"
-    low, high = (one_decimal(bound) for bound in figures.ci95)
+    low, high = (one_decimal(bound) for bound in interval)
     return f"{low:.1f}–{high:.1f}"
 
 
-CHANGE_WORDS = {"rise": "▲ rise", "fall": "▼ fall", "in_line": "in line", "unavailable": "–"}
+CHANGE_WORDS = {
+    "rise": "▲ rise",
+    "fall": "▼ fall",
+    "in_line": "in line",
+    "too_few": "too few",
+    "unavailable": "–",
+}
+GROUP_WORDS = {**CHANGE_WORDS, "rise": "▲ above", "fall": "▼ below"}
 
 
-def print_table(report: Report, console: Console) -> None:
-    """Periods as columns, as the published papers lay them out; then the narratives."""
+def change_words(report: Report, figures: MeasureFigures, excluding_neutral: bool = False) -> str:
+    change = figures.change_excl_neutral if excluding_neutral else figures.change
+    words = GROUP_WORDS if report.by_field else CHANGE_WORDS
+    return words[change.direction.value]
+
+
+def _wide_table(report: Report) -> Table:
+    """Periods as columns, as the published papers lay them out."""
     where = f"Division {report.division}" if report.division else "force-wide"
     table = Table(title=f"{report.title} ({where})", title_justify="left")
-    table.add_column("")
+    table.add_column("", no_wrap=True)
     for figures in report.periods:
-        table.add_column(figures.period.label, justify="right")
+        table.add_column(figures.period.label, justify="right", no_wrap=True)
     table.add_row("Surveys", *(f"{p.surveys}{'*' if p.small_sample else ''}" for p in report.periods))
     for info in report.measures:
         cells = [p.measure(info.id) for p in report.periods]
         table.add_section()
         table.add_row(info.label, *(_pct(m.pct, m.small_sample) for m in cells), style="bold")
-        table.add_row("  95% interval", *(_interval(m) for m in cells))
-        table.add_row("  excl. neutral", *(_pct(m.pct_excl_neutral) for m in cells))
+        table.add_row("  95% interval", *(_interval(m.ci95) for m in cells))
+        table.add_row("  change", *(change_words(report, m) for m in cells))
+        table.add_row("  excl. neutral", *(_pct(m.pct_excl_neutral, m.small_sample) for m in cells))
+        table.add_row("  95% interval", *(_interval(m.ci95_excl_neutral) for m in cells))
+        table.add_row("  change", *(change_words(report, m, True) for m in cells))
         table.add_row("  not recorded", *(str(m.not_recorded) for m in cells))
-        table.add_row("  change", *(CHANGE_WORDS[m.change.direction.value] for m in cells))
-    console.print(table)
+    return table
+
+
+def _long_tables(report: Report) -> list[Table]:
+    """Periods as rows, one table per measure: for many periods or a narrow screen."""
+    tables = []
+    for info in report.measures:
+        table = Table(
+            title=info.label,
+            title_justify="left",
+            box=box.SIMPLE_HEAD,
+            pad_edge=False,
+            padding=(0, 0),
+        )
+        for name, justify in (
+            ("Period", "left"),
+            ("Surveys", "right"),
+            ("%\n(95% interval)", "right"),
+            ("change", "left"),
+            ("excl. neutral\n(95% interval)", "right"),
+            ("change", "left"),
+            ("not\nrec.", "right"),
+        ):
+            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+        for figures in report.periods:
+            m = figures.measure(info.id)
+            table.add_row(
+                figures.period.label,
+                f"{figures.surveys}{'*' if figures.small_sample else ''}",
+                f"{_pct(m.pct, m.small_sample)} ({_interval(m.ci95)})",
+                change_words(report, m),
+                f"{_pct(m.pct_excl_neutral, m.small_sample)} ({_interval(m.ci95_excl_neutral)})",
+                change_words(report, m, True),
+                str(m.not_recorded),
+            )
+        tables.append(table)
+    return tables
+
+
+def _natural_width(console: Console, table: Table) -> int:
+    """The width a table takes when nothing limits it (rich's own measure stops at the console's)."""
+    return Measurement.get(console, console.options.update_width(100_000), table).maximum
+
+
+def print_table(report: Report, console: Console) -> None:
+    """The figures as wide as the console allows, never cut; then the notes and the narratives.
+
+    Periods are columns when that fits the console's width; otherwise each measure gets a table with
+    periods as rows. Should even that be wider than the console, it is printed at its own width (a
+    terminal wraps the line) rather than squeezed: a figure is never shortened to "10…".
+    """
+    width = console.width
+    wide = _wide_table(report)
+    tables = [wide] if _natural_width(console, wide) <= width else _long_tables(report)
+    if len(tables) > 1:
+        where = f"Division {report.division}" if report.division else "force-wide"
+        console.print(f"{report.title} ({where})", style="bold")
+    for table in tables:
+        needed = _natural_width(console, table)
+        console.width = max(width, needed)
+        try:
+            console.print(table)
+        finally:
+            console.width = width
+    from app.services.report import comparison_note
+
+    what = "the Division's" if report.division else "all"
     console.print(
-        f"u/a: no surveys. * fewer than {report.small_cell} surveys: too small to publish. Percentages are"
-        " of all surveys; a change is a rise or fall only when significant at 95%."
+        f"u/a: no surveys. * fewer than {report.small_cell} surveys: too small to publish, and no change is"
+        f" tested ('too few'). Percentages are of {what} surveys in the period; 'excl. neutral' leaves the"
+        " neutral answers out. A change is a rise or fall only when significant at 95%."
+        f" {comparison_note(report)}"
     )
     for info in report.measures:
         console.print()

@@ -1,9 +1,12 @@
 """The paragraph per measure that the quarterly papers print, written from the figures alone.
 
-It claims only what the figures support: a rise or a fall only when Newcombe's interval for the change
-excludes zero (otherwise "in line with"), "the highest in the last N quarters" only when it is strictly the
-highest of an unbroken run of N periods with surveys, and it always says when a sample is too small, when
-answers were not recorded, and how many were neutral. Comparisons use the figures as published (one
+It claims only what the figures support: a rise or a fall only when both periods have at least the
+small-cell threshold of surveys and Newcombe's interval for the change excludes zero (otherwise "in line
+with", or "too few surveys to compare"); a change names what it compares with, and a period cut short
+(by the report's dates, or because it is not over yet) is compared with as many days before it and
+ranked against nothing; "the highest in the last N quarters" only when it is strictly the highest of an
+unbroken run of N periods with surveys; and it always says when a sample is too small, when answers were
+not recorded, and how many were neutral. Comparisons use the figures as published (one
 decimal place), so the text never calls 92.4% higher than 92.4%.
 """
 
@@ -33,6 +36,8 @@ class Figure:
     neutral: int = 0
     dont_know_refused: int = 0
     not_recorded: int = 0
+    partial: bool = False  # cut by the report's dates, or not over yet
+    to_date: bool = False  # not over yet
 
     @property
     def pct(self) -> float | None:
@@ -60,21 +65,23 @@ def narrate(
     unit: str = "quarter",
     small_cell: int = 10,
     neutral_label: str | None = None,
+    comparison: Figure | None = None,
 ) -> str:
     """The paragraph about the most recent period (the last of `figures`).
 
-    `previous` is the period before the first of `figures`: the most recent period is compared with it
-    when it is the only one. `unit` names a period ("quarter", "month", "period").
+    The most recent period is compared with `comparison` when given (a part period is compared with as
+    many days before it), else with the period before it in `figures`, else with `previous` (the period
+    before the first). `unit` names a period ("quarter", "month", "period").
     """
     if not figures:
         raise ValueError("narrate needs at least one period")
     latest = figures[-1]
-    before = figures[-2] if len(figures) > 1 else previous
+    before = comparison or (figures[-2] if len(figures) > 1 else previous)
     if latest.surveys == 0:
         return _no_surveys(measure_label, figures, unit)
     sentences = [_headline(measure_label, figures, unit)]
     if before is not None:
-        sentences.append(_change_sentence(latest, before, unit))
+        sentences.append(_change_sentence(latest, before, unit, small_cell))
     if latest.surveys < small_cell:
         sentences.append(
             f"With only {_count(latest.surveys, 'survey')} this figure is below the threshold of"
@@ -98,6 +105,49 @@ def positive_phrase(measure_label: str) -> str:
     return f"gave a positive answer ({lowered})"
 
 
+def narrate_groups(
+    measure_label: str,
+    overall: Figure,
+    groups: Sequence[tuple[Figure, Change]],
+    *,
+    field: str,
+    rest: str = "rest of the force",
+    small_cell: int = 10,
+) -> str:
+    """The paragraph about a breakdown: the overall figure, then only the groups that differ
+    significantly from the rest (each group against all the others), and those too small to test."""
+    if overall.surveys == 0:
+        return f"{measure_label} – no surveys were completed in {overall.label}, so there is no figure (u/a)."
+    interval = wilson_interval(overall.positive, overall.surveys)
+    assert interval is not None
+    low, high = (one_decimal(100 * bound) for bound in interval)
+    sentences = [
+        f"{measure_label} – {_pct(overall.published)} of victims {positive_phrase(measure_label)} in"
+        f" {overall.label} ({overall.positive} of {_count(overall.surveys, 'survey')}; 95% confidence"
+        f" interval {_pct(low)} to {_pct(high)})."
+    ]
+    named: dict[Direction, list[str]] = {Direction.RISE: [], Direction.FALL: [], Direction.TOO_FEW: []}
+    for figure, change in groups:
+        if change.direction in (Direction.RISE, Direction.FALL):
+            named[change.direction].append(
+                f"{figure.label} ({_pct(figure.published)} of {_count(figure.surveys, 'survey')}, against"
+                f" {_pct(one_decimal(change.percentage_previous))})"
+            )
+        elif change.direction is Direction.TOO_FEW:
+            named[Direction.TOO_FEW].append(f"{figure.label} ({figure.surveys})")
+    if named[Direction.RISE]:
+        sentences.append(f"Significantly above the {rest}: {'; '.join(named[Direction.RISE])}.")
+    if named[Direction.FALL]:
+        sentences.append(f"Significantly below the {rest}: {'; '.join(named[Direction.FALL])}.")
+    if not named[Direction.RISE] and not named[Direction.FALL]:
+        sentences.append(f"No {field} differs significantly from the {rest}.")
+    if named[Direction.TOO_FEW]:
+        sentences.append(
+            f"Too few surveys to compare (fewer than {small_cell}): {', '.join(named[Direction.TOO_FEW])}."
+        )
+    return " ".join(sentences)
+
+
 # ------------------------------------------------------------------ sentences
 
 
@@ -107,10 +157,12 @@ def _headline(measure_label: str, figures: Sequence[Figure], unit: str) -> str:
     assert interval is not None and latest.published is not None
     low, high = (one_decimal(100 * bound) for bound in interval)
     text = (
-        f"{measure_label} – {_pct(latest.published)} of victims {positive_phrase(measure_label)} in the most"
-        f" recent {unit} ({latest.label}: {latest.positive} of {_count(latest.surveys, 'survey')};"
-        f" 95% confidence interval {_pct(low)} to {_pct(high)})"
+        f"{measure_label} – {_pct(latest.published)} of victims {positive_phrase(measure_label)} in"
+        f" {_latest_words(latest, unit)} ({latest.label}: {latest.positive} of"
+        f" {_count(latest.surveys, 'survey')}; 95% confidence interval {_pct(low)} to {_pct(high)})"
     )
+    if latest.partial:  # a part period ranks against nothing: its base differs from the others'
+        return text + "."
     clauses = []
     ranking = _ranking(figures, unit)
     if ranking:
@@ -162,27 +214,42 @@ def _streak(figures: Sequence[Figure], unit: str) -> str | None:
     return f"the {_ordinal(length)} consecutive {unit} over {threshold}%"
 
 
-def _change_sentence(latest: Figure, before: Figure, unit: str) -> str:
-    change: Change = compare(latest.positive, latest.surveys, before.positive, before.surveys)
+def _latest_words(latest: Figure, unit: str) -> str:
+    if latest.to_date:
+        return f"the {unit} so far"
+    if latest.partial:
+        return f"the most recent (part) {unit}"
+    return f"the most recent {unit}"
+
+
+def _before_words(latest: Figure, unit: str) -> str:
+    """What the latest period is compared with: the previous period, or as many days before a part one."""
+    return "the same length of time before" if latest.partial else f"the previous {unit}"
+
+
+def _change_sentence(latest: Figure, before: Figure, unit: str, small_cell: int) -> str:
+    change: Change = compare(latest.positive, latest.surveys, before.positive, before.surveys, small_cell)
+    against = _before_words(latest, unit)
     if change.direction is Direction.UNAVAILABLE:
-        return f"There is no comparison with the previous {unit} ({before.label}), which had no surveys."
+        return f"There is no comparison with {against} ({before.label}), which had no surveys."
+    if change.direction is Direction.TOO_FEW:
+        return (
+            f"There are too few surveys to compare with {against} ({before.label}:"
+            f" {_count(before.surveys, 'survey')}); a change is tested only when both periods have at"
+            f" least {small_cell}."
+        )
     assert change.difference_points is not None and change.interval_points is not None
     assert before.published is not None
     points = one_decimal(change.difference_points)
     low, high = (one_decimal(bound) for bound in change.interval_points)
     interval = f"95% interval for the change {_signed(low)} to {_signed(high)} points"
-    if change.direction is Direction.RISE:
+    if change.direction in (Direction.RISE, Direction.FALL):
         return (
-            f"This is a statistically significant rise of {_points(points)} from {_pct(before.published)}"
-            f" in the previous {unit} ({before.label}; {interval})."
-        )
-    if change.direction is Direction.FALL:
-        return (
-            f"This is a statistically significant fall of {_points(points)} from {_pct(before.published)}"
-            f" in the previous {unit} ({before.label}; {interval})."
+            f"This is a statistically significant {change.direction.value} of {_points(points)} from"
+            f" {_pct(before.published)} in {against} ({before.label}; {interval})."
         )
     return (
-        f"This is in line with the previous {unit} ({_pct(before.published)} in {before.label}): the"
+        f"This is in line with {against} ({_pct(before.published)} in {before.label}): the"
         f" change of {_signed(points)} points is not statistically significant ({interval})."
     )
 
@@ -216,10 +283,16 @@ def _base_sentences(latest: Figure, neutral_label: str | None) -> list[str]:
 
 def _no_surveys(measure_label: str, figures: Sequence[Figure], unit: str) -> str:
     latest = figures[-1]
-    text = (
-        f"{measure_label} – no surveys were completed in the most recent {unit} ({latest.label}), so there"
-        " is no figure for it (u/a)."
-    )
+    if latest.to_date:
+        text = (
+            f"{measure_label} – no surveys have been completed yet in the {unit} so far ({latest.label}),"
+            " so there is no figure for it."
+        )
+    else:
+        text = (
+            f"{measure_label} – no surveys were completed in the most recent {unit} ({latest.label}), so"
+            " there is no figure for it (u/a)."
+        )
     last = next((f for f in reversed(figures[:-1]) if f.surveys), None)
     if last is not None:
         text += (

@@ -2,7 +2,9 @@
 
 Samples are small (13 surveys in a quarter happens), so every percentage travels with its Wilson 95%
 interval, and a change from the previous quarter is called a rise or a fall only when Newcombe's interval
-for the difference excludes zero (DESIGN.md, "Quarterly figures").
+for the difference excludes zero (DESIGN.md, "Quarterly figures"). Below a minimum base in either period
+(the small-cell threshold: a figure too small to publish) no test is made at all: one survey of 1 against
+10 of 11 would otherwise be "a significant rise of 90.9 points".
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class Direction(StrEnum):
     RISE = "rise"
     FALL = "fall"
     IN_LINE = "in_line"
-    UNAVAILABLE = "unavailable"
+    TOO_FEW = "too_few"  # a base below the minimum in either period: not tested
+    UNAVAILABLE = "unavailable"  # no surveys in either period
 
 
 @dataclass(frozen=True)
@@ -86,12 +89,17 @@ class Change:
     direction: Direction
 
 
-def compare(x_now: int, n_now: int, x_prev: int, n_prev: int) -> Change:
-    """The change from the previous period; a rise or fall only if the 95% interval excludes zero."""
+def compare(x_now: int, n_now: int, x_prev: int, n_prev: int, min_base: int = 1) -> Change:
+    """The change from the previous period; a rise or fall only if the 95% interval excludes zero.
+
+    With fewer than `min_base` in either period (but some in both) nothing is tested: TOO_FEW.
+    """
     now, previous = percentage(x_now, n_now), percentage(x_prev, n_prev)
     interval = newcombe_difference(x_now, n_now, x_prev, n_prev)
     if now is None or previous is None or interval is None:
         return Change(now, previous, None, None, Direction.UNAVAILABLE)
+    if n_now < min_base or n_prev < min_base:
+        return Change(now, previous, None, None, Direction.TOO_FEW)
     lower, upper = interval
     if lower > 0:
         direction = Direction.RISE

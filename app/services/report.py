@@ -10,21 +10,30 @@ How the figures are computed (DESIGN.md, "Quarterly figures"), and the decisions
   `not_recorded` is a survey with no answer row for the measure's question or a blank one; don't know (98)
   and refused (99) are an answer, so they are counted apart (`dont_know_refused`), not as negative and
   not as not recorded. All five stay in the denominator, as the published figures do.
-- pct = positive / surveys (as published); pct_excl_neutral = positive / (surveys - neutral); the Wilson
-  95% interval is for pct. None (shown as u/a, never 0%) when the denominator is 0.
-- change: against the period before, a rise or fall only when Newcombe's interval excludes 0. The first
-  period is compared with the period before the range, which is counted too (not shown as a column).
+- pct = positive / surveys (as published); pct_excl_neutral = positive / (surveys - neutral); each has
+  its Wilson 95% interval and its own change test. None (shown as u/a, never 0%) when the denominator
+  is 0.
+- Every period is compared like with like, and says with what: a whole quarter (month) with the quarter
+  (month) before; a period cut short, by --from or --to or because it is not over yet, with as many days
+  (or whole months) immediately before it, counted for the purpose even when that lies before --from; a
+  rolling 12 months with the 12 months before them. A change is a rise or fall only when both periods
+  have at least `small_cell` surveys and Newcombe's interval excludes 0; with fewer it is not tested
+  (too_few).
 - A period with some surveys but fewer than `small_cell` is flagged as too small to publish (one with
   none is unavailable, u/a).
-- When --from or --to falls inside a quarter (or month), that period is cut to the range, labelled with
-  its days ("15 Aug to 30 Sep 20") and marked partial, so a Panel paper never shows a part quarter under
-  a whole quarter's name.
+- Today comes from app.clock: a period not over yet is cut to today and labelled "1 Oct 26 to date";
+  periods that have not started are left out, and a --to after today is reported as a warning.
+- --by-field FIELD breaks the whole range down by a sample or answer field (Division, district, risk
+  level, or a single-coded question such as the contact method) instead of by period, and tests each
+  group against the rest of the force (or of the Division), under the same small-cell rule. That
+  counting reads interviews and answers directly (the daily tallies are by Division only) and joins
+  `cases` for the risk level alone: no personal column is read.
 
-The counting is one SQL statement, the GROUP BY an analyst would write: the periods as a small derived
-table of (idx, lo, hi) bounds, joined to the interviews whose ended_at falls in [lo, hi) (a range scan of
-ix_interviews_survey_status_ended_at per period), left-joined once to `answers` per measure question,
-with COUNT and SUM(CASE ...) per measure, GROUP BY idx. No answer row is loaded into Python. (One SELECT
-per period glued by UNION ALL was as fast on SQLite but made PostgreSQL plan a hash join per period.)
+Periods are counted from the daily tallies (app.services.tallies) with two GROUP BYs; the reference
+counting from interviews and answers (`count_periods_from_answers`) is the GROUP BY an analyst would
+write: the periods as a small derived table of (idx, lo, hi) bounds, joined to the interviews whose
+ended_at falls in [lo, hi), left-joined once to `answers` per measure question, with COUNT and
+SUM(CASE ...) per measure, GROUP BY idx. No answer row is loaded into Python.
 """
 
 from __future__ import annotations
@@ -50,8 +59,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from app.clock import LOCAL
-from app.domain.narrative import Figure, narrate, one_decimal
+from app.clock import LOCAL, today
+from app.domain.narrative import Figure, narrate, narrate_groups, one_decimal
 from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import DONT_KNOW, REFUSED, Measure, Questionnaire
 from app.domain.statistics import (
@@ -72,6 +81,8 @@ from app.store.models import Answer, Case, CodeDayCount, Interview, SurveyDayCou
 DEFAULT_SMALL_CELL = 10
 #: SQLite allows 500 SELECTs in one compound statement; stay well below it.
 PERIODS_PER_STATEMENT = 100
+#: Fields of the interview or its case that --by-field can break the figures down by.
+SAMPLE_FIELDS = ("division", "district", "risk_level")
 
 
 class ReportError(SurveyError):
@@ -82,11 +93,13 @@ class Grouping(StrEnum):
     QUARTER = "quarter"
     MONTH = "month"
     PERIOD = "period"
+    ROLLING12 = "rolling12"
+    FIELD = "field"  # set by by_field: groups of a field over the whole range
 
     @property
     def unit(self) -> str:
         """How the narrative names one period."""
-        return self.value
+        return {"rolling12": "12 months", "field": "group"}.get(self.value, self.value)
 
 
 @dataclass(frozen=True)
@@ -96,7 +109,8 @@ class Period:
     label: str
     start: date
     end: date
-    partial: bool = False
+    partial: bool = False  # cut by --from / --to, or not over yet
+    to_date: bool = False  # not over yet: cut to today
 
     def utc_bounds(self) -> tuple[datetime, datetime]:
         """[start, end) as UTC instants: local midnight at the start, local midnight after the end."""
@@ -117,6 +131,7 @@ class MeasureFigures:
     not_recorded: int
     change: Change
     small_sample: bool
+    change_excl_neutral: Change = Change(None, None, None, None, Direction.UNAVAILABLE)
 
     @property
     def pct(self) -> float | None:
@@ -129,18 +144,29 @@ class MeasureFigures:
     @property
     def ci95(self) -> tuple[float, float] | None:
         """Wilson 95% interval of pct, in percent."""
-        interval = wilson_interval(self.positive, self.surveys)
-        return None if interval is None else (100 * interval[0], 100 * interval[1])
+        return _interval(self.positive, self.surveys)
 
-    def figure(self, period_label: str) -> Figure:
+    @property
+    def ci95_excl_neutral(self) -> tuple[float, float] | None:
+        """Wilson 95% interval of pct_excl_neutral, in percent."""
+        return _interval(self.positive, self.surveys - self.neutral)
+
+    def figure(self, period: Period) -> Figure:
         return Figure(
-            label=period_label,
+            label=period.label,
             surveys=self.surveys,
             positive=self.positive,
             neutral=self.neutral,
             dont_know_refused=self.dont_know_refused,
             not_recorded=self.not_recorded,
+            partial=period.partial,
+            to_date=period.to_date,
         )
+
+
+def _interval(x: int, n: int) -> tuple[float, float] | None:
+    interval = wilson_interval(x, n)
+    return None if interval is None else (100 * interval[0], 100 * interval[1])
 
 
 @dataclass(frozen=True)
@@ -149,6 +175,8 @@ class PeriodFigures:
     surveys: int
     measures: tuple[MeasureFigures, ...]
     small_sample: bool
+    against: str | None = None  # what each change compares with ("Apr to Jun 25", "rest of the force")
+    against_surveys: int | None = None
 
     def measure(self, measure_id: str) -> MeasureFigures:
         for figures in self.measures:
@@ -177,12 +205,19 @@ class Report:
     end: date
     small_cell: int
     measures: tuple[MeasureInfo, ...]
-    periods: tuple[PeriodFigures, ...]
-    previous: PeriodFigures  # the period before the first, counted for the first period's change
+    periods: tuple[PeriodFigures, ...]  # with by_field: one per value of the field
+    previous: PeriodFigures  # what the first period is compared with (the whole force, by field)
     narratives: tuple[tuple[str, str], ...]  # (measure id, paragraph)
+    by_field: str | None = None
+    warnings: tuple[str, ...] = ()
 
     def narrative(self, measure_id: str) -> str:
         return dict(self.narratives)[measure_id]
+
+    @property
+    def comparisons(self) -> tuple[tuple[str, str], ...]:
+        """(period, what its changes compare with), for footnotes."""
+        return tuple((p.period.label, p.against) for p in self.periods if p.against)
 
 
 # ------------------------------------------------------------------ building
@@ -199,41 +234,59 @@ def build_report(
     by: Grouping | str = Grouping.QUARTER,
     division: str | None = None,
     small_cell: int = DEFAULT_SMALL_CELL,
+    by_field: str | None = None,
 ) -> Report:
     """Count the surveys and each measure's answers per period of start..end (local dates, inclusive)."""
     require(actor, Permission.REPORT)
     questionnaire = catalogue.get(survey)
-    grouping = parse_grouping(by)
+    grouping = Grouping.FIELD if by_field else parse_grouping(by)
     if end < start:
         raise ReportError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
     if small_cell < 1:
         raise ReportError("the small-cell threshold must be at least 1")
+    now = today()
+    if start > now:
+        raise ReportError(f"--from {start.isoformat()} is after today ({now.isoformat()}): no figures yet")
+    warnings = []
+    if end > now:
+        warnings.append(
+            f"--to {end.isoformat()} is after today ({now.isoformat()}): the figures run to today, and"
+            " a period not over yet is marked 'to date'"
+        )
     if division is not None:
-        check_division(session, division)
-    periods, previous = report_periods(start, end, grouping)
-    counted = count_periods(session, questionnaire, [previous, *periods], division=division)
-    figures: list[PeriodFigures] = []
-    before = _figures(questionnaire, previous, counted[0], None, small_cell)
-    for period, counts in zip(periods, counted[1:], strict=True):
-        current = _figures(questionnaire, period, counts, figures[-1] if figures else before, small_cell)
-        figures.append(current)
+        division = check_division(session, division)
     measures = tuple(_measure_info(questionnaire, m) for m in questionnaire.measures)
+    if by_field:
+        return _breakdown(
+            session, questionnaire, measures, by_field, start, end, division, small_cell, tuple(warnings)
+        )
+    plan = plan_periods(start, end, grouping, now)
+    distinct = list(dict.fromkeys([*(c for _, c in plan), *(p for p, _ in plan)]))
+    counted = dict(
+        zip(distinct, count_periods(session, questionnaire, distinct, division=division), strict=True)
+    )
+    figures = []
+    comparisons = []
+    for period, comparison in plan:
+        before = _figures(questionnaire, comparison, counted[comparison], None, small_cell)
+        comparisons.append(before)
+        figures.append(_figures(questionnaire, period, counted[period], before, small_cell))
     narratives = tuple(
         (
             info.id,
             narrate(
                 info.label,
-                [f.measure(info.id).figure(f.period.label) for f in figures],
-                before.measure(info.id).figure(previous.label),
+                [f.measure(info.id).figure(f.period) for f in figures],
                 unit=grouping.unit,
                 small_cell=small_cell,
                 neutral_label=info.neutral_label,
+                comparison=comparisons[-1].measure(info.id).figure(comparisons[-1].period),
             ),
         )
         for info in measures
     )
     return Report(
-        survey=survey,
+        survey=questionnaire.id,
         title=questionnaire.title,
         division=division,
         by=grouping,
@@ -242,23 +295,29 @@ def build_report(
         small_cell=small_cell,
         measures=measures,
         periods=tuple(figures),
-        previous=before,
+        previous=comparisons[0],
         narratives=narratives,
+        warnings=tuple(warnings),
     )
 
 
 def parse_grouping(by: Grouping | str) -> Grouping:
     try:
-        return Grouping(by)
+        grouping = Grouping(by)
     except ValueError:
-        raise ReportError(f"unknown grouping '{by}'; use quarter, month or period") from None
+        grouping = Grouping.FIELD
+    if grouping is Grouping.FIELD:
+        raise ReportError(f"unknown grouping '{by}'; use quarter, month, period or rolling12")
+    return grouping
 
 
-def check_division(session: Session, division: str) -> None:
-    """A division is known when some interview or case names it; else list the known ones."""
+def check_division(session: Session, division: str) -> str:
+    """The division as stored (matched without regard to case); else the known ones are listed."""
+    wanted = division.strip().lower()
     for column in (Interview.division, Case.division):
-        if session.scalar(select(column).where(column == division).limit(1)) is not None:
-            return
+        found = session.scalar(select(column).where(func.lower(column) == wanted).limit(1))
+        if found is not None:
+            return found
     known = sorted(
         {d for d in session.scalars(select(Interview.division).distinct()) if d}
         | set(session.scalars(select(Case.division).distinct()))
@@ -279,28 +338,77 @@ def divisions(session: Session, survey: str) -> list[str]:
 # ------------------------------------------------------------------ periods
 
 
-def report_periods(start: date, end: date, by: Grouping) -> tuple[list[Period], Period]:
-    """The report's periods (cut to start..end) and the whole period before the first."""
+def plan_periods(
+    start: date, end: date, by: Grouping, now: date | None = None
+) -> list[tuple[Period, Period]]:
+    """Each period of the report (cut to start..end and to today) with the period it is compared with."""
+    now = now or today()
+    last = min(end, now)
+    if by is Grouping.ROLLING12:
+        return [_rolling(month, last) for month in months_between(start, last)]
     if by is Grouping.QUARTER:
-        spans = [(q.label, q.start, q.end) for q in quarters_between(start, end)]
-        first = quarters_between(start, start)[0].previous()
-        before = Period(first.label, first.start, first.end)
+        units = [(q.label, q.start, q.end) for q in quarters_between(start, last)]
     elif by is Grouping.MONTH:
-        spans = [(m.label, m.start, m.end) for m in months_between(start, end)]
-        month = Month.of(start).previous()
-        before = Period(month.label, month.start, month.end)
+        units = [(m.label, m.start, m.end) for m in months_between(start, last)]
     else:
-        spans = [(span_label(start, end), start, end)]
-        before_start, before_end = _period_before(start, end)
-        before = Period(span_label(before_start, before_end), before_start, before_end)
-    periods = []
-    for label, span_start, span_end in spans:
-        cut_start, cut_end = max(span_start, start), min(span_end, end)
-        partial = (cut_start, cut_end) != (span_start, span_end)
-        periods.append(
-            Period(span_label(cut_start, cut_end) if partial else label, cut_start, cut_end, partial)
-        )
-    return periods, before
+        units = [(span_label(start, end), start, end)]
+    plan = []
+    for label, unit_start, unit_end in units:
+        cut_start, cut_end = max(unit_start, start), min(unit_end, last)
+        to_date = unit_end > now and cut_end == now
+        partial = (cut_start, cut_end) != (unit_start, unit_end)
+        if to_date:
+            label = f"{_day_label(cut_start)} to date"
+        elif partial:
+            label = days_label(cut_start, cut_end)
+        period = Period(label, cut_start, cut_end, partial, to_date)
+        if partial or by is Grouping.PERIOD:
+            before_start, before_end = _period_before(cut_start, cut_end)
+            comparison = Period(span_label(before_start, before_end), before_start, before_end)
+        else:
+            length = len(months_between(unit_start, unit_end))
+            first = Month.of(unit_start)
+            for _ in range(length):
+                first = first.previous()
+            previous_end = unit_start - timedelta(days=1)
+            comparison = Period(span_label(first.start, previous_end), first.start, previous_end)
+        plan.append((period, comparison))
+    return plan
+
+
+def report_periods(
+    start: date, end: date, by: Grouping, now: date | None = None
+) -> tuple[list[Period], Period]:
+    """The report's periods and what the first is compared with."""
+    plan = plan_periods(start, end, by, now)
+    return [p for p, _ in plan], plan[0][1]
+
+
+def _rolling(month: Month, last: date) -> tuple[Period, Period]:
+    """The 12 months to the end of `month` (the 12 months to `last`, when it is not over), and the same
+    length of time before them."""
+    end = min(month.end, last)
+    to_date = end < month.end
+    if to_date:
+        try:
+            year_before = end.replace(year=end.year - 1)
+        except ValueError:  # 29 February
+            year_before = end.replace(year=end.year - 1, day=28)
+        start = year_before + timedelta(days=1)
+        label = f"12 months to {_day_label(end)}"
+    else:
+        first = month
+        for _ in range(11):
+            first = first.previous()
+        start = first.start
+        label = f"12 months to {month.label}"
+    period = Period(label, start, end, to_date, to_date)
+    before_start, before_end = _period_before(start, end)
+    if to_date:
+        before_label = days_label(before_start, before_end)
+    else:
+        before_label = f"12 months to {Month.of(before_end).label}"
+    return period, Period(before_label, before_start, before_end)
 
 
 def span_label(start: date, end: date) -> str:
@@ -312,6 +420,11 @@ def span_label(start: date, end: date) -> str:
         if start.year == end.year:
             return f"{first} to {Month.of(end).label}"
         return f"{Month.of(start).label} to {Month.of(end).label}"
+    return days_label(start, end)
+
+
+def days_label(start: date, end: date) -> str:
+    """'1 Dec to 31 Dec 24': a period cut short always shows its days, even when they make a month."""
     if start == end:
         return _day_label(start)
     if start.year == end.year:
@@ -507,6 +620,160 @@ def _count_in(code: Any, codes: Sequence[int]) -> ColumnElement[Any]:
     return func.sum(case((code.in_(listed), 1), else_=0))
 
 
+def count_groups(
+    session: Session, questionnaire: Questionnaire, period: Period, field: str, division: str | None = None
+) -> list[tuple[Any, PeriodCounts]]:
+    """Surveys and each measure's counts per value of a field over one period (None: no value)."""
+    counting = _Counting(questionnaire, division)
+    interviews = counting.interviews
+    joined: Any = interviews
+    if field == "risk_level":
+        cases = Case.__table__
+        joined = joined.outerjoin(cases, cases.c.id == interviews.c.case_id)
+        key = cases.c.risk_level
+    elif field in ("division", "district"):
+        key = interviews.c[field]
+    else:
+        given = Answer.__table__.alias("g")
+        joined = joined.outerjoin(
+            given, (given.c.interview_id == interviews.c.id) & (given.c.question_id == field)
+        )
+        key = given.c.code
+    for question_id, alias in counting.aliases.items():
+        joined = joined.outerjoin(
+            alias, (alias.c.interview_id == interviews.c.id) & (alias.c.question_id == question_id)
+        )
+    low, high = period.utc_bounds()
+    statement = (
+        select(key.label("k"), *counting.columns)
+        .select_from(joined)
+        .where(*counting.conditions, interviews.c.ended_at >= low, interviews.c.ended_at < high)
+        .group_by(key)
+    )
+    groups = []
+    for value, *numbers in session.execute(statement):
+        surveys, *rest = (int(n or 0) for n in numbers)
+        measures = tuple(MeasureCounts(*rest[k : k + 4]) for k in range(0, len(rest), 4))
+        groups.append((value, PeriodCounts(surveys, measures)))
+    return sorted(groups, key=lambda g: (g[0] is None, g[0] if g[0] is not None else 0))
+
+
+def _minus(total: PeriodCounts, part: PeriodCounts) -> PeriodCounts:
+    return PeriodCounts(
+        total.surveys - part.surveys,
+        tuple(
+            MeasureCounts(
+                a.positive - b.positive,
+                a.neutral - b.neutral,
+                a.dont_know_refused - b.dont_know_refused,
+                a.recorded - b.recorded,
+            )
+            for a, b in zip(total.measures, part.measures, strict=True)
+        ),
+    )
+
+
+def _plus(a: PeriodCounts, b: PeriodCounts) -> PeriodCounts:
+    return PeriodCounts(
+        a.surveys + b.surveys,
+        tuple(
+            MeasureCounts(
+                x.positive + y.positive,
+                x.neutral + y.neutral,
+                x.dont_know_refused + y.dont_know_refused,
+                x.recorded + y.recorded,
+            )
+            for x, y in zip(a.measures, b.measures, strict=True)
+        ),
+    )
+
+
+def field_names(questionnaire: Questionnaire) -> list[str]:
+    """What --by-field accepts for a survey: the sample fields, then its single-coded questions."""
+    return [*SAMPLE_FIELDS, *(q.id for q in questionnaire.questions() if q.single_coded)]
+
+
+def _field(questionnaire: Questionnaire, field: str) -> str:
+    name = field.strip().lower().replace("-", "_")
+    if name in field_names(questionnaire):
+        return name
+    questions = ", ".join(q for q in field_names(questionnaire) if q not in SAMPLE_FIELDS)
+    raise ReportError(
+        f"unknown field '{field}' for {questionnaire.id}; use {', '.join(SAMPLE_FIELDS)} or one of its"
+        f" questions: {questions}"
+    )
+
+
+def _group_label(questionnaire: Questionnaire, field: str, value: Any) -> str:
+    if field in SAMPLE_FIELDS:
+        return "(unknown)" if value is None else str(value).replace("_", " ")
+    if value is None:
+        return "(not recorded)"
+    question = questionnaire.question(field)
+    return next((o.label for o in question.options() if o.code == value), str(value))
+
+
+def _breakdown(
+    session: Session,
+    questionnaire: Questionnaire,
+    measures: tuple[MeasureInfo, ...],
+    field: str,
+    start: date,
+    end: date,
+    division: str | None,
+    small_cell: int,
+    warnings: tuple[str, ...],
+) -> Report:
+    name = _field(questionnaire, field)
+    now = today()
+    last = min(end, now)
+    whole_label = f"{_day_label(start)} to date" if end > now else span_label(start, end)
+    whole = Period(whole_label, start, last, end > now, end > now)
+    groups = count_groups(session, questionnaire, whole, name, division)
+    empty = PeriodCounts(0, tuple(MeasureCounts(0, 0, 0, 0) for _ in questionnaire.measures))
+    total = empty
+    for _, counts in groups:
+        total = _plus(total, counts)
+    rest_label = f"rest of {division}" if division else "rest of the force"
+    figures = []
+    for value, counts in groups:
+        rest = _figures(
+            questionnaire, Period(rest_label, start, last), _minus(total, counts), None, small_cell
+        )
+        label = _group_label(questionnaire, name, value)
+        figures.append(_figures(questionnaire, Period(label, start, last), counts, rest, small_cell))
+    overall = _figures(questionnaire, whole, total, None, small_cell)
+    narratives = tuple(
+        (
+            info.id,
+            narrate_groups(
+                info.label,
+                overall.measure(info.id).figure(whole),
+                [(f.measure(info.id).figure(f.period), f.measure(info.id).change) for f in figures],
+                field=name.replace("_", " "),
+                rest=rest_label,
+                small_cell=small_cell,
+            ),
+        )
+        for info in measures
+    )
+    return Report(
+        survey=questionnaire.id,
+        title=questionnaire.title,
+        division=division,
+        by=Grouping.FIELD,
+        start=start,
+        end=end,
+        small_cell=small_cell,
+        measures=measures,
+        periods=tuple(figures),
+        previous=overall,
+        narratives=narratives,
+        by_field=name,
+        warnings=warnings,
+    )
+
+
 # ------------------------------------------------------------------ figures
 
 
@@ -518,14 +785,20 @@ def _figures(
     small_cell: int,
 ) -> PeriodFigures:
     measures = []
+    unavailable = Change(None, None, None, None, Direction.UNAVAILABLE)
     for k, measure in enumerate(questionnaire.measures):
         c = counts.measures[k]
+        change = change_excl = unavailable
         if before is not None:
             previous = before.measure(measure.id)
-            change = compare(c.positive, counts.surveys, previous.positive, previous.surveys)
-        else:
-            now = percentage(c.positive, counts.surveys)
-            change = Change(now, None, None, None, Direction.UNAVAILABLE)
+            change = compare(c.positive, counts.surveys, previous.positive, previous.surveys, small_cell)
+            change_excl = compare(
+                c.positive,
+                counts.surveys - c.neutral,
+                previous.positive,
+                previous.surveys - previous.neutral,
+                small_cell,
+            )
         measures.append(
             MeasureFigures(
                 measure_id=measure.id,
@@ -538,6 +811,7 @@ def _figures(
                 not_recorded=counts.surveys - c.recorded,
                 change=change,
                 small_sample=_too_small(counts.surveys, small_cell),
+                change_excl_neutral=change_excl,
             )
         )
     return PeriodFigures(
@@ -545,6 +819,8 @@ def _figures(
         surveys=counts.surveys,
         measures=tuple(measures),
         small_sample=_too_small(counts.surveys, small_cell),
+        against=before.period.label if before is not None else None,
+        against_surveys=before.surveys if before is not None else None,
     )
 
 
@@ -567,38 +843,60 @@ def _measure_info(questionnaire: Questionnaire, measure: Measure) -> MeasureInfo
 # ------------------------------------------------------------------ output shapes
 
 
+def comparison_note(report: Report) -> str:
+    """What every change compares with, in one sentence: the footnote of the table and the page."""
+    if report.by_field:
+        rest = report.periods[0].against if report.periods else "rest of the force"
+        return f"Each group is compared with the {rest} (every other survey in the range)."
+    periods = report.periods
+    if not periods:
+        return ""
+    notes = [f"{periods[0].period.label} with {periods[0].against}"]
+    for before, figures in zip(periods, periods[1:], strict=False):
+        if figures.against != before.period.label:
+            notes.append(f"{figures.period.label} with {figures.against}")
+    text = "Each change compares a period with the one before it"
+    if len(notes) == 1:
+        return f"{text}; {notes[0]}."
+    return f"{text}, except: {'; '.join(notes)}."
+
+
 def report_json(report: Report) -> dict[str, Any]:
-    """The stable JSON contract of `survey report --format json` (issue 5), plus documented extra keys."""
+    """The stable JSON contract of `survey report --format json` (documented in its --help)."""
     return {
         "survey": report.survey,
         "title": report.title,
         "division": report.division,
         "by": report.by.value,
+        "by_field": report.by_field,
         "from": report.start.isoformat(),
         "to": report.end.isoformat(),
         "small_cell": report.small_cell,
-        "periods": [
-            _period_json(p, report.previous if i == 0 else report.periods[i - 1])
-            for i, p in enumerate(report.periods)
-        ],
-        "previous_period": _period_json(report.previous, None),
+        "periods": [_period_json(p) for p in report.periods],
+        "previous_period": _period_json(report.previous),
         "narratives": dict(report.narratives),
+        "warnings": list(report.warnings),
     }
 
 
-def _period_json(figures: PeriodFigures, before: PeriodFigures | None) -> dict[str, Any]:
+def _period_json(figures: PeriodFigures) -> dict[str, Any]:
     return {
         "label": figures.period.label,
         "start": figures.period.start.isoformat(),
         "end": figures.period.end.isoformat(),
         "partial": figures.period.partial,
+        "to_date": figures.period.to_date,
         "surveys": figures.surveys,
         "small_sample": figures.small_sample,
+        "against": figures.against,
+        "against_surveys": figures.against_surveys,
         "measures": {
             m.measure_id: {
                 **_counts(m),
                 "ci95": _rounded_pair(m.ci95),
-                "change": _change_json(m.change, before.period.label if before else None),
+                "ci95_excl_neutral": _rounded_pair(m.ci95_excl_neutral),
+                "change": _change_json(m.change, figures.against),
+                "change_excl_neutral": _change_json(m.change_excl_neutral, figures.against),
                 "small_sample": m.small_sample,
             }
             for m in figures.measures
@@ -659,6 +957,13 @@ CSV_COLUMNS = (
     "change_points",
     "change_ci95_low",
     "change_ci95_high",
+    "change_against",
+    "to_date",
+    "ci95_excl_neutral_low",
+    "ci95_excl_neutral_high",
+    "change_excl_neutral",
+    "change_excl_neutral_points",
+    "by_field",
 )
 
 
@@ -668,6 +973,7 @@ def report_rows(report: Report) -> list[dict[str, Any]]:
     for figures in report.periods:
         for m in figures.measures:
             ci = _rounded_pair(m.ci95) or [None, None]
+            ci_excl = _rounded_pair(m.ci95_excl_neutral) or [None, None]
             change_ci = _rounded_pair(m.change.interval_points) or [None, None]
             rows.append(
                 {
@@ -688,6 +994,13 @@ def report_rows(report: Report) -> list[dict[str, Any]]:
                     "change_points": one_decimal(m.change.difference_points),
                     "change_ci95_low": change_ci[0],
                     "change_ci95_high": change_ci[1],
+                    "change_against": figures.against or "",
+                    "to_date": int(figures.period.to_date),
+                    "ci95_excl_neutral_low": ci_excl[0],
+                    "ci95_excl_neutral_high": ci_excl[1],
+                    "change_excl_neutral": m.change_excl_neutral.direction.value,
+                    "change_excl_neutral_points": one_decimal(m.change_excl_neutral.difference_points),
+                    "by_field": report.by_field or "",
                 }
             )
     return rows

@@ -86,11 +86,15 @@ def test_json_is_stable(survey: Runner, seeded: Runtime) -> None:
         ),
         (
             ("hate_crime", "--from", "1/4/2025", "--to", "2025-06-30"),
-            "--from: '1/4/2025' is not a date (YYYY-MM-DD)",
+            "--from '1/4/2025' is not a date; use YYYY-MM-DD, e.g. 2020-07-01",
         ),
         (
             ("hate_crime", "--from", "2025-06-30", "--to", "2025-04-01"),
-            "the period starts (2025-06-30) after it ends (2025-04-01)",
+            "--to 2025-04-01 is before --from 2025-06-30",
+        ),
+        (
+            ("hate_crime", "--from", "0001-01-01", "--to", "2025-06-30"),
+            "--from '0001-01-01': the year must be between 1900 and 2100",
         ),
         (
             ("stalking", "--from", "2025-04-01", "--to", "2025-06-30"),

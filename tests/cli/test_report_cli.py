@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -52,8 +54,9 @@ def test_json_contract(imported: Runner) -> None:
     assert overall["small_sample"] is True
     assert overall["ci95"] == [20.8, 93.9]
     assert overall["change"]["direction"] == "unavailable"  # Jan to Mar 19 had no surveys
-    # Jul to Sep 19: H-004 (7) and H-005 (3): 1 of 2 = 50.0%, in line with 66.7% (tiny samples).
-    assert data["periods"][1]["measures"]["overall"]["change"]["direction"] == "in_line"
+    # Jul to Sep 19: H-004 (7) and H-005 (3): 1 of 2 = 50.0% against 66.7%: too few surveys to test.
+    change = data["periods"][1]["measures"]["overall"]["change"]
+    assert (change["direction"], change["against"], change["points"]) == ("too_few", "Apr to Jun 19", None)
     assert set(data["narratives"]) == {
         "first_contact",
         "action_taken",
@@ -123,12 +126,22 @@ def test_html_file(imported: Runner, tmp_path: Path) -> None:
             ("domestic_abuse", *RANGE, "--division", "West"),
             "survey: unknown division 'West' (known: North, South)",
         ),
+        (
+            ("domestic_abuse", "--from", "0001-01-01", "--to", "2019-12-31"),
+            "survey: --from '0001-01-01': the year must be between 1900 and 2100",
+        ),
+        (
+            ("domestic_abuse", *RANGE, "--by-field", "colour"),
+            "survey: unknown field 'colour' for domestic_abuse; use division, district, risk_level or one of"
+            " its questions: identity, safe_to_talk",
+        ),
     ],
 )
 def test_errors_are_one_line(imported: Runner, args: tuple[str, ...], message: str) -> None:
     result = imported("report", *args)
     assert result.returncode == 1
-    assert result.stderr.strip() == message
+    assert result.stderr.strip().startswith(message)
+    assert len(result.stderr.strip().splitlines()) == 1
     assert result.stdout == ""
 
 
@@ -143,3 +156,59 @@ def test_import_errors_are_listed_with_lines(survey: Runner) -> None:
     assert "Traceback" not in result.stderr
     report = survey("report", "domestic_abuse", *RANGE, "--format", "json")
     assert [p["surveys"] for p in json.loads(report.stdout)["periods"]] == [0, 0]  # nothing imported
+
+
+def seed_two_years(db_path: Path) -> None:
+    """A generated data set for 1 April 2023 to 31 March 2025, in the database the command will use."""
+    from app.services.catalogue import bundled_dir, load_catalogue, register
+    from app.store.db import make_engine, make_session_factory
+    from app.store.migrate import upgrade
+    from tests.services.generated import generate
+
+    url = f"sqlite:///{db_path}"
+    upgrade(url)
+    engine = make_engine(url)
+    catalogue = load_catalogue(bundled_dir())
+    with make_session_factory(engine).begin() as session:
+        register(session, catalogue)
+        generate(session, catalogue, "domestic_abuse", date(2023, 4, 1), date(2025, 3, 31), per_month=6)
+    engine.dispose()
+
+
+def test_a_table_never_cuts_a_figure(survey: Runner, tmp_path: Path) -> None:
+    """24 months and five measures, to a pipe 80 columns wide and to a file: every figure in full."""
+    seed_two_years(tmp_path / "cli.db")
+    months = ("domestic_abuse", "--from", "2023-04-01", "--to", "2025-03-31", "--by", "month")
+    data = json.loads(survey("report", *months, "--format", "json").stdout)
+    narrow = survey("report", *months, env={"COLUMNS": "80"})
+    assert narrow.returncode == 0, narrow.stderr
+    path = tmp_path / "m.txt"
+    assert survey("report", *months, "-o", str(path)).returncode == 0
+    for text in (narrow.stdout, path.read_text()):
+        assert "…" not in text
+        tables = text.split("\n\n")[0]
+        for period in data["periods"]:
+            assert period["label"] in tables
+            for m in period["measures"].values():
+                for value in (m["pct"], m["pct_excl_neutral"]):
+                    assert value is None or f"{value:.1f}%" in tables
+                assert m["ci95"] is None or f"{m['ci95'][0]:.1f}–{m['ci95'][1]:.1f}" in tables
+    assert max(len(line) for line in narrow.stdout.splitlines()[:60]) <= 80  # periods turned into rows
+    quarters = survey("report", "domestic_abuse", "--from", "2024-04-01", "--to", "2025-03-31")
+    header = quarters.stdout.splitlines()[2]  # periods as columns when they fit
+    assert "Apr to Jun 24" in header and "Jan to Mar 25" in header
+
+
+def test_division_any_case_warning_and_help(imported: Runner) -> None:
+    result = imported("report", "domestic_abuse", *RANGE, "--division", "south", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["division"] == "South"
+    future = imported("report", "domestic_abuse", "--from", "2019-04-01", "--to", "2100-12-31", "-f", "csv")
+    assert future.returncode == 0
+    assert re.fullmatch(
+        r"survey: warning: --to 2100-12-31 is after today \(\d{4}-\d\d-\d\d\): the figures run to"
+        r" today, and a period not over yet is marked 'to date'\n",
+        future.stderr,
+    )
+    helped = imported("report", "--help")
+    assert helped.returncode == 0 and "issue" not in helped.stdout.lower()

@@ -163,8 +163,11 @@ def test_never_claims_what_the_figures_do_not_support(pairs: list[tuple[int, int
         return
     if len(figures) > 1:
         before = figures[-2]
-        direction = compare(latest.positive, latest.surveys, before.positive, before.surveys).direction
+        direction = compare(latest.positive, latest.surveys, before.positive, before.surveys, 10).direction
         assert ("statistically significant rise" in text) == (direction is Direction.RISE)
+        assert ("too few surveys to compare" in text) == (direction is Direction.TOO_FEW)
+        if latest.surveys < 10 or before.surveys < 10:  # a small base is never called a rise or fall
+            assert direction in (Direction.TOO_FEW, Direction.UNAVAILABLE)
         assert ("statistically significant fall" in text) == (direction is Direction.FALL)
         assert ("in line with the previous" in text) == (direction is Direction.IN_LINE)
     ranked = re.search(r"the (highest|lowest) rate in the last (\w+) quarters", text)
@@ -176,3 +179,26 @@ def test_never_claims_what_the_figures_do_not_support(pairs: list[tuple[int, int
         for other in window[:-1]:
             assert other.published is not None
             assert value > other.published if ranked.group(1) == "highest" else value < other.published
+
+
+def test_no_rise_or_fall_on_a_small_base() -> None:
+    # 10 of 11 against 0 of 1: Newcombe's interval excludes zero, but one survey is no base.
+    assert compare(10, 11, 0, 1).direction is Direction.RISE
+    assert compare(10, 11, 0, 1, min_base=10).direction is Direction.TOO_FEW
+    text = narrate("Overall satisfaction", [Figure("Apr to Jun 25", 1, 0), Figure("Jul to Sep 25", 11, 10)])
+    assert "rise" not in text
+    assert (
+        "There are too few surveys to compare with the previous quarter (Apr to Jun 25: 1 survey); a change"
+        " is tested only when both periods have at least 10."
+    ) in text
+
+
+def test_a_part_period_names_what_it_compares_with() -> None:
+    latest = Figure("1 Oct 26 to date", 40, 30, partial=True, to_date=True)
+    before = Figure("4 Aug to 30 Sep 26", 40, 36)
+    text = narrate("Overall satisfaction", [Figure("Jul to Sep 26", 60, 50), latest], comparison=before)
+    assert "were satisfied with the service received in the quarter so far (1 Oct 26 to date: 30 of" in text
+    assert "in line with the same length of time before (90.0% in 4 Aug to 30 Sep 26)" in text
+    assert "highest" not in text and "lowest" not in text and "consecutive" not in text
+    empty = narrate("Overall satisfaction", [Figure("1 Oct 26 to date", 0, 0, partial=True, to_date=True)])
+    assert "no surveys have been completed yet in the quarter so far (1 Oct 26 to date)" in empty

@@ -48,6 +48,9 @@ def generate(
                 pick = rng.choice(codes)
                 if pick != ABSENT:
                     answers[measure.question] = pick  # type: ignore[assignment]
+            if "contact_method" in {q.id for q in questionnaire.questions()}:
+                method = questionnaire.question("contact_method")
+                answers["contact_method"] = rng.choice([o.code for o in method.options()])
             division = rng.choice(sorted(DIVISIONS))
             add_interview(
                 session,

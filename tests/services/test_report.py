@@ -163,8 +163,16 @@ def check_worked_example(data: dict[str, Any]) -> None:
         "pct": 92.3,
         "pct_excl_neutral": 92.3,
         "ci95": [66.7, 98.6],
+        "ci95_excl_neutral": [66.7, 98.6],  # no neutral answers: the same
         "change": {
             "direction": "unavailable",  # Jul to Sep 19 had no surveys
+            "against": "Jul to Sep 19",
+            "previous_pct": None,
+            "points": None,
+            "ci95": None,
+        },
+        "change_excl_neutral": {
+            "direction": "unavailable",
             "against": "Jul to Sep 19",
             "previous_pct": None,
             "points": None,
@@ -194,6 +202,11 @@ def check_worked_example(data: dict[str, Any]) -> None:
     assert jul_sep["dont_know_refused"] == 0
     assert jul_sep["not_recorded"] == 2
     assert (jul_sep["pct"], jul_sep["pct_excl_neutral"], jul_sep["ci95"]) == (92.4, 95.7, [86.2, 96.0])
+    # Excluding neutral, 110 of 115: Wilson p = 0.956522, denominator 1.033404, centre 0.941761,
+    # half-width 0.039558: 90.2 to 98.1. Against 95 of 100 (Apr to Jun 20): +0.7 points, in line.
+    assert jul_sep["ci95_excl_neutral"] == [90.2, 98.1]
+    assert jul_sep["change_excl_neutral"]["direction"] == "in_line"
+    assert jul_sep["change_excl_neutral"]["points"] == 0.7
     # Against Apr to Jun 20 (DESIGN.md's check): 92.437 - 86.364 = +6.1 points. Newcombe: Wilson for
     # 95/110 is 0.787143 to 0.915588, so lower = 0.060733 - sqrt(0.061875^2 + 0.051952^2) = -0.020059
     # and upper = 0.060733 + sqrt(0.035333^2 + 0.076493^2) = 0.144993: -2.0 to +14.5 includes 0, so the
@@ -325,7 +338,13 @@ def test_a_cut_quarter_is_labelled_with_its_days(
     assert only["label"] == "15 Aug to 30 Sep 20" and only["partial"] is True
     # Jul to Sep interviews are every 18 hours from 1 July; those from 15 August local date on count.
     assert 0 < only["surveys"] < 119
-    assert data["previous_period"]["label"] == "Apr to Jun 20"
+    # Like with like: the 47 days before 15 August, counted although they lie before --from.
+    assert data["previous_period"]["label"] == "29 Jun to 14 Aug 20"
+    assert (data["previous_period"]["start"], data["previous_period"]["end"]) == ("2020-06-29", "2020-08-14")
+    assert only["against"] == "29 Jun to 14 Aug 20"
+    assert only["measures"]["overall"]["change"]["against"] == "29 Jun to 14 Aug 20"
+    # 1 July to 14 August, and the one dissatisfied at 23:30 BST on 30 June.
+    assert data["previous_period"]["surveys"] == 119 - only["surveys"] + 1
 
 
 def test_periods_and_labels() -> None:
