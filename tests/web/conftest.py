@@ -1,6 +1,7 @@
 """`survey serve` on a free port against a scratch SQLite file with demo data, and a headless Chromium.
 
-One server per module and one browser per test run: starting them is most of a browser test's time.
+One server and one browser per module: starting them is most of a browser test's time. (Not one
+browser per run: Playwright's sync API holds an event loop that async tests elsewhere cannot share.)
 The browser is Debian's Chromium driven by Playwright's Python API; nothing is downloaded. Where no
 Chromium is installed (`.ci/run` installs it), the browser tests are skipped with the reason.
 """
@@ -96,7 +97,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)")

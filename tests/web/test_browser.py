@@ -118,10 +118,12 @@ def test_caller_interviews_and_quick_exits_in_the_browser(bureau: Bureau, new_ta
     after = tab.wait_for("Waiting to be called|Appointments", 30)
     tab.shot("after-quick-exit")
 
+    typed = tab.page.eval_on_selector(".xterm-helper-textarea", "e => e.value")
     for word in identifying:
         assert word not in after, f"{word!r} is still on the screen:\n{after}"
         assert word not in tab.page.inner_text("body")
         assert word not in tab.page.title()
+        assert word not in typed
     # the page keeps no scroll-back: nothing scrolled off the terminal can be scrolled back into view
     viewport = tab.page.eval_on_selector(".xterm-viewport", "e => [e.scrollHeight, e.clientHeight]")
     assert viewport[0] <= viewport[1]
