@@ -49,3 +49,12 @@ def test_asking_whether_the_app_runs_in_a_browser_loads_no_server() -> None:
     loaded = loaded_after_import(["app.web", "app.tui.app"])
     assert "aiohttp" not in loaded
     assert "textual_serve" not in loaded
+
+
+def test_screens_do_not_import_the_app() -> None:
+    """Screens depend on the SurveyHost protocol; only app.py imports screens, never the reverse."""
+    loaded = loaded_after_import(modules_of("app.tui.screens") + modules_of("app.tui.widgets"))
+    assert "app.tui.app" not in loaded
+    for path in (APP / "tui" / "screens").rglob("*.py"):
+        text = path.read_text()
+        assert "app.tui.app" not in text and "SurveyApp" not in text, path

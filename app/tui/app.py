@@ -12,14 +12,17 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import App
-from textual.binding import Binding
-from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from app.errors import SurveyError
+from app.services.catalogue import Catalogue
 from app.services.runtime import Runtime
 from app.services.staff import StaffRecord
+from app.tui import keys
+from app.tui.screens.base import CallScreen
+from app.tui.typeahead import InputEvent, TypeAhead
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +67,7 @@ class SurveyApp(App[None]):
     SUB_TITLE = "Research Bureau"
     CSS_PATH = "app.tcss"
     ENABLE_COMMAND_PALETTE = True
-    BINDINGS = [
-        Binding("ctrl+x", "quick_exit", "QUICK EXIT", priority=True),
-        Binding("ctrl+q", "quit", "Quit", priority=True, show=False),
-    ]
+    BINDINGS = keys.bindings("app")
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
@@ -77,10 +77,61 @@ class SurveyApp(App[None]):
         self._success_handlers: dict[Worker[Any], Callable[[Any], None]] = {}
         self._failure_handlers: dict[Worker[Any], Callable[[BaseException], None]] = {}
 
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.runtime.catalogue
+
     def on_mount(self) -> None:
         from app.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+
+    def signed_in(self, user: StaffRecord) -> None:
+        from app.tui.screens.home import HomeScreen
+
+        self.user = user
+        self.sub_title = f"{user.display_name} ({user.role.value})"
+        self.switch_screen(HomeScreen())
+        self.watch_alerts()
+
+    # ------------------------------------------------------------ keys
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key passes here in the order it was pressed: a busy screen's keys wait their turn."""
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
+            gate = getattr(self.screen, "type_ahead", None)
+            if isinstance(gate, TypeAhead):
+                if not gate.attached:
+                    owner = self.screen
+                    gate.attach(self._deliver, self.call_later, lambda: self.screen is owner)
+                if gate.take(event):
+                    return
+        await super().on_event(event)
+
+    async def _deliver(self, event: InputEvent) -> None:
+        await App.on_event(self, event)
+
+    async def action_quit(self) -> None:
+        """Quit; during a call, ask first (the call would be left open)."""
+        from app.tui.screens.dialogs import Confirm
+
+        if self._call_screen() is None:
+            self.exit()
+            return
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(
+            Confirm(
+                "A call is in progress. Quit anyway? The call stays open: signing in again offers to"
+                " carry on with it.",
+                yes="Quit",
+                no="Stay",
+            ),
+            chosen,
+        )
 
     # ------------------------------------------------------------ safeguarding alerts
 
@@ -122,14 +173,10 @@ class SurveyApp(App[None]):
 
     # ------------------------------------------------------------ quick exit
 
-    def _call_screen(self) -> Screen[Any] | None:
+    def _call_screen(self) -> CallScreen | None:
         """The screen of the call in progress (screening, dialling or interview), if any."""
-        from app.tui.screens.dial import DialScreen
-        from app.tui.screens.interview import InterviewScreen
-        from app.tui.screens.screening import ScreeningScreen
-
         for screen in reversed(self.screen_stack):
-            if isinstance(screen, InterviewScreen | DialScreen | ScreeningScreen):
+            if isinstance(screen, CallScreen):
                 return screen
         return None
 
@@ -146,7 +193,7 @@ class SurveyApp(App[None]):
         screen = self._call_screen()
         if screen is None or self.user is None:
             return
-        attempt_id, interview_id = screen.call_ids()  # type: ignore[attr-defined]
+        attempt_id, interview_id = screen.call_ids()
         while not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
         actor = self.user.actor()
@@ -155,6 +202,8 @@ class SurveyApp(App[None]):
         def ended(result: calls.CallEnded | None) -> None:
             what = result.outcome.value.replace("_", " ") if result else "nothing to record"
             self.notify(f"Call ended ({what}). Everything said was saved.", title="Quick exit", timeout=6)
+            if isinstance(self.screen, HomeScreen):
+                self.screen.action_refresh()
 
         self.db(
             lambda session: calls.quick_exit(

@@ -6,15 +6,15 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Footer, Static
 
 from app.domain.dispositions import Outcome
 from app.domain.questionnaire import Option
 from app.services import calls, cases
 from app.services.calls import ScreeningView
-from app.tui.screens.base import SurveyScreen
+from app.tui import keys
+from app.tui.screens.base import CallScreen
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
 
@@ -32,13 +32,9 @@ OUTCOMES: list[tuple[str, str]] = [
 ]
 
 
-class DialScreen(SurveyScreen[None]):
+class DialScreen(CallScreen):
     CSS_PATH = "dial.tcss"
-    BINDINGS = [
-        Binding("d", "dial", "Dial the number"),
-        Binding("tab", "other_number", "Other number"),
-        Binding("enter", "record", "Record outcome"),
-    ]
+    BINDINGS = keys.bindings("dial")
 
     def __init__(self, view: ScreeningView) -> None:
         super().__init__()
@@ -52,23 +48,23 @@ class DialScreen(SurveyScreen[None]):
         return self.attempt_id, None
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        with VerticalScroll(id="dial"):
-            yield Static(
-                Text(f"Case #{self.view.case_id} · {self.view.survey_title} · {self.view.victim_name}"),
-                classes="title",
-            )
+        yield Static(
+            Text(f"Case #{self.view.case_id} · {self.view.survey_title} · {self.view.victim_name}"),
+            classes="title",
+            id="case",
+        )
+        with VerticalScroll(id="dial", can_focus=False):
             yield Static("", id="number", classes="readout")
             yield Static(self._instruction(), classes="instruction")
-            yield Static("", id="state", classes="muted")
-            yield OptionsView(
-                [Option(code=i + 1, label=label) for i, (_, label) in enumerate(OUTCOMES)],
-                multiple=False,
-                id="outcomes",
-            )
-            yield Static("", id="message", classes="error")
+        yield Static("", id="state", classes="muted")
+        yield OptionsView(
+            [Option(code=i + 1, label=label) for i, (_, label) in enumerate(OUTCOMES)],
+            multiple=False,
+            id="outcomes",
+        )
+        yield Static("", id="message", classes="error")
         yield QuickExitBar()
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def _instruction(self) -> Text:
         lines = [

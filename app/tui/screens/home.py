@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -12,6 +11,7 @@ from app.clock import LOCAL
 from app.domain.permissions import Permission, can
 from app.services import calls, cases, interviews, workload
 from app.services.workload import CallerSummary
+from app.tui import keys
 from app.tui.screens.base import SurveyScreen
 
 
@@ -21,16 +21,7 @@ def _count(n: int, noun: str) -> str:
 
 class HomeScreen(SurveyScreen[None]):
     CSS_PATH = "home.tcss"
-    BINDINGS = [
-        Binding("n", "next_case", "Next case"),
-        Binding("r", "refresh", "Refresh"),
-        Binding("a", "alerts", "Alerts"),
-        Binding("l", "call_log", "Call log"),
-        Binding("w", "callers_work", "Callers' work"),
-        Binding("i", "interviews", "Interviews"),
-        Binding("f", "feedback", "Feedback"),
-        Binding("d", "dashboard", "Dashboard"),
-    ]
+    BINDINGS = keys.bindings("home")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -61,21 +52,9 @@ class HomeScreen(SurveyScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#alerts-banner", Static).display = False
-        keys = [
-            (key, label)
-            for key, label, action in (
-                ("n", "next case", "next_case"),
-                ("a", "safeguarding alerts", "alerts"),
-                ("l", "call log", "call_log"),
-                ("w", "callers' work", "callers_work"),
-                ("i", "interviews", "interviews"),
-                ("f", "feedback to pass on", "feedback"),
-                ("d", "dashboard", "dashboard"),
-            )
-            if self.check_action(action, ())
-        ]
+        shown = [k for k in keys.keys_of("home") if self.check_action(k.action, ())]
         self.query_one("#keys", Static).update(
-            Text("Keys: " + " · ".join(f"{key} {label}" for key, label in keys) + " · Ctrl+Q quit")
+            Text("Keys: " + " · ".join(f"{k.display} {k.description.lower()}" for k in shown))
         )
         table = self.query_one("#appointments", DataTable)
         table.add_columns("When", "Survey", "Case")

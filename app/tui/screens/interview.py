@@ -1,8 +1,13 @@
 """The interview: one question at a time, read-out text apart from instructions, keyboard first.
 
 Every answer goes to the database in a worker; the screen moves to the next question only once the
-answer is stored. Ctrl+B goes back, Ctrl+N adds a note, Ctrl+G raises a safeguarding alert, and the
-app-wide quick exit ends the call from here at once.
+answer is stored. Keys typed meanwhile wait (type-ahead, app.tui.typeahead) and are applied, in order,
+to the next question once it is on screen, so the answer stored is always the one on screen when its
+Enter was pressed. The layout keeps every option on screen at 80x24: the read-out text and the
+caller's instruction scroll above (with a cue when there is more), the options sit below them, in two
+columns for long lists. The keys come from app.tui.keys: Ctrl+K and Ctrl+R are "don't know" and
+"refused" on every question; Ctrl+B goes back, Ctrl+F returns to the furthest question still on
+route; Ctrl+O adds a note; Ctrl+G raises a safeguarding alert; the app-wide quick exit ends the call.
 """
 
 from __future__ import annotations
@@ -11,14 +16,18 @@ import time
 from dataclasses import dataclass, field
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Header, Input, Static, TextArea
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Static, TextArea
 
-from app.domain.engine import Answer, AnswerError, describe_answer
+from app.domain.engine import Answer, AnswerError, Status, describe_answer
 from app.domain.questionnaire import (
+    DONT_KNOW,
+    REFUSED,
+    SPECIAL_LABELS,
     ChoiceQuestion,
     DateQuestion,
     MultipleChoice,
@@ -29,9 +38,16 @@ from app.domain.questionnaire import (
 )
 from app.services import interviews
 from app.services.interviews import InterviewState
-from app.tui.screens.base import SurveyScreen
+from app.tui import keys
+from app.tui.screens.base import CallScreen
+from app.tui.typeahead import TypeAhead
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
+
+#: Keys after which the screen is busy until the next question is on screen.
+MOVES_ON = frozenset({"enter", "ctrl+b", "ctrl+f"})
+#: Keys that act at once, even while an answer is being saved.
+IMMEDIATE = frozenset({"ctrl+x", "ctrl+q", "ctrl+g"})
 
 
 @dataclass(frozen=True)
@@ -45,26 +61,28 @@ class CallContext:
 
 
 class AnswerArea(TextArea):
-    """A verbatim answer: Enter confirms, as everywhere else; long text wraps."""
-
-    BINDINGS = [Binding("enter", "submit", "Save answer", show=False, priority=True)]
+    """Typed answer text: Enter saves it; a paste keeps every line and never saves by itself."""
 
     @dataclass
-    class Submitted(TextArea.Changed):
-        pass
+    class Submitted(Message):
+        area: AnswerArea
 
-    def action_submit(self) -> None:
-        self.post_message(self.Submitted(self))
+        @property
+        def control(self) -> AnswerArea:
+            return self.area
+
+    async def _on_key(self, event: events.Key) -> None:
+        if event.key == "enter":
+            event.stop()
+            event.prevent_default()
+            self.post_message(self.Submitted(self))
+            return
+        await super()._on_key(event)
 
 
-class InterviewScreen(SurveyScreen[None]):
+class InterviewScreen(CallScreen):
     CSS_PATH = "interview.tcss"
-    BINDINGS = [
-        Binding("enter", "confirm", "Next", priority=False),
-        Binding("ctrl+b", "back", "Back"),
-        Binding("ctrl+n", "note", "Note"),
-        Binding("ctrl+g", "alert", "Safeguarding alert", priority=True),
-    ]
+    BINDINGS = keys.bindings("interview")
 
     def __init__(self, call: CallContext, state: InterviewState) -> None:
         super().__init__()
@@ -74,7 +92,10 @@ class InterviewScreen(SurveyScreen[None]):
         self.saving = False
         self.shown_at = time.monotonic()
         self.pending_note: dict[str, str] = {}
+        self.drafts: dict[str, tuple[int, ...] | str] = {}  # typed or chosen, not yet saved
+        self.special: int | None = None  # don't know / refused chosen on a typed answer
         self.latencies: list[float] = []  # seconds from Enter to the next question on screen
+        self.type_ahead = TypeAhead(moves_on=MOVES_ON, immediate=IMMEDIATE)
 
     def call_ids(self) -> tuple[int | None, int | None]:
         """(attempt, interview) of the call in progress, for the quick exit."""
@@ -83,107 +104,203 @@ class InterviewScreen(SurveyScreen[None]):
     # ------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        yield Header()
-        with Vertical(id="frame"):
-            yield Static("", id="progress")
-            with VerticalScroll(id="body"):
-                yield Static("", id="instruction", classes="instruction")
-                yield Static("", id="readout", classes="readout")
-                yield Vertical(id="answer")
-                yield Static("", id="error", classes="error")
-                yield Static("", id="notice", classes="muted")
+        yield Static("", id="progress")
+        with VerticalScroll(id="body", can_focus=False):
+            yield Static("", id="readout", classes="readout")
+            yield Static("", id="instruction", classes="instruction")
+        yield Static(Text("▼ more below: PgDn", style="bold"), id="more")
+        yield Vertical(id="answer")
+        yield Static("", id="note", classes="muted")
+        yield Static("", id="specials", classes="muted")
+        yield Static("", id="error", classes="error")
         yield QuickExitBar()
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     async def on_mount(self) -> None:
-        self.sub_title = self.state.questionnaire.title
+        self.watch(self.query_one("#body", VerticalScroll), "scroll_y", self._show_cue, init=False)
         await self.show_question(self.shown)
+
+    def on_screen_resume(self) -> None:
+        if not self.saving:
+            self.type_ahead.ready()
 
     @property
     def question(self) -> QuestionBase | None:
         return self.state.questionnaire.question(self.shown) if self.shown else None
 
+    def _position(self, question_id: str) -> tuple[int, int]:
+        """(position of this question on the route, questions on the route): right after going back too."""
+        statuses = self.state.engine.route(self.state.answers).statuses
+        on_route = [qid for qid, status in statuses.items() if status is not Status.OFF]
+        position = on_route.index(question_id) + 1 if question_id in on_route else len(on_route)
+        return position, len(on_route)
+
     async def show_question(self, question_id: str | None, notice: str = "") -> None:
         self.shown = question_id
-        self.saving = False
         self.shown_at = time.monotonic()
+        self.special = None
         question = self.question
-        self.query_one("#error", Static).update("")
-        self.query_one("#notice", Static).update(notice)
+        self.query_one("#error", Static).update(Text(notice, style="italic") if notice else "")
         if question is None:
+            self.saving = False
+            self.type_ahead.ready()
             return
         questionnaire = self.state.questionnaire
         section = questionnaire.section_of(question.id)
-        answered, possible = self.state.engine.progress(self.state.answers)
-        position = answered + (0 if question.id in self.state.answers else 1)
+        position, possible = self._position(question.id)
+        changing = question.id in self.state.answers
         self.query_one("#progress", Static).update(
             Text.assemble(
-                (section.title, "bold"),
-                f"   Question {position} of about {possible}",
-                ("   (changing an earlier answer)" if question.id in self.state.answers else "", "italic"),
+                (questionnaire.title, "bold"),
+                " · ",
+                section.title,
+                f" · Question {position} of about {possible}",
+                (" (changing an earlier answer)" if changing else "", "italic"),
             )
         )
-        instruction = self.query_one("#instruction", Static)
-        if question.instruction:
-            instruction.update(Text("Caller: " + self._pipe(question.instruction)))
-            instruction.display = True
-        else:
-            instruction.display = False
         readout = self.query_one("#readout", Static)
         readout.border_title = "READ OUT"
         readout.update(Text(self._pipe(question.text)))
+        instruction = self.query_one("#instruction", Static)
+        if question.instruction:
+            instruction.update(
+                Text.assemble(("Caller (not read out): ", "bold"), self._pipe(question.instruction))
+            )
+            instruction.display = True
+        else:
+            instruction.display = False
+        self.query_one("#body", VerticalScroll).scroll_home(animate=False)
         area = self.query_one("#answer", Vertical)
         await area.remove_children()
         existing = self.state.answers.get(question.id)
-        widget = self._answer_widget(question, existing)
+        draft = self.drafts.pop(question.id, None)
+        widget = self._answer_widget(question, existing, draft)
         await area.mount(widget)
-        if question.id in self.pending_note or question.id in self.state.notes:
-            note = self.pending_note.get(question.id) or self.state.notes.get(question.id, "")
-            await area.mount(Static(Text(f"Note: {note}"), classes="muted"))
-        widget.focus()
+        self._show_note()
+        if draft is not None and not notice:
+            self.query_one("#error", Static).update(
+                Text("What you typed or chose here was kept: Enter saves it.", style="italic")
+            )
+        self._show_specials(question)
+        self.saving = False
+        if widget.can_focus:
+            self.set_focus(widget)
+        else:
+            self.set_focus(None)
+        self.call_after_refresh(self._show_cue)
+        self.type_ahead.ready()
+
+    def _show_note(self) -> None:
+        question_id = self.shown
+        note = (
+            (self.pending_note.get(question_id) or self.state.notes.get(question_id)) if question_id else None
+        )
+        widget = self.query_one("#note", Static)
+        widget.update(Text(f"Note: {note}") if note else "")
+        widget.display = bool(note)
+
+    def _show_specials(self, question: QuestionBase) -> None:
+        specials = self.query_one("#specials", Static)
+        allowed = [c for c in (DONT_KNOW, REFUSED) if c in {o.code for o in question.options()}]
+        if isinstance(question, ChoiceQuestion) or not allowed:
+            specials.display = False
+            return
+        parts = []
+        for code in allowed:
+            key = keys.display("interview", "dont_know" if code == DONT_KNOW else "refused")
+            label = SPECIAL_LABELS[code]
+            parts.append((f"{key} {label}", "bold reverse") if self.special == code else f"{key} {label}")
+        specials.update(Text.assemble(*[p for part in parts for p in (part, "   ")][:-1]))
+        specials.display = True
+
+    def _show_cue(self, *_: object) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        self.query_one("#more", Static).display = body.max_scroll_y > 0 and body.scroll_y < body.max_scroll_y
 
     async def _show_and_time(self, question_id: str | None, notice: str, started: float) -> None:
         await self.show_question(question_id, notice)
         self.latencies.append(time.monotonic() - started)
 
     def _pipe(self, text: str) -> str:
-        caller = getattr(self.app, "user", None)
+        caller = self.survey_app.user
         return interviews.read_out(self.state, text, self.call.sample, caller.display_name if caller else "")
 
-    def _answer_widget(self, question: QuestionBase, existing: Answer | None) -> Static | OptionsView | Input:
+    def _answer_widget(
+        self, question: QuestionBase, existing: Answer | None, draft: tuple[int, ...] | str | None
+    ) -> Widget:
         if isinstance(question, ChoiceQuestion):
             chosen = existing.codes() if existing else ()
+            if isinstance(draft, tuple):
+                chosen = draft
             return OptionsView(
                 question.options(),
                 multiple=isinstance(question, MultipleChoice),
                 chosen_codes=chosen,
                 id="options",
             )
-        prefill = ""
-        if existing is not None and not existing.blank:
-            prefill = (
-                describe_answer(question, existing)
-                if existing.value is None
-                else str(existing.stored_value())
-            )
-            if isinstance(question, DateQuestion) and existing.value is not None:
-                prefill = f"{existing.value:%d/%m/%Y}"  # type: ignore[str-format]
-        if isinstance(question, TextQuestion) and question.verbatim:
-            return AnswerArea(prefill, id="text", soft_wrap=True)
         if isinstance(question, Statement):
             return Static(Text("Read this out, then press Enter.", style="italic"), id="statement")
-        placeholder = {
-            NumberQuestion: "a number",
-            DateQuestion: "a date: DD/MM/YYYY",
-            TextQuestion: "type the answer",
-        }.get(type(question), "")
+        prefill = ""
+        if existing is not None and not existing.blank:
+            if existing.code in (DONT_KNOW, REFUSED):
+                self.special = existing.code
+            elif isinstance(question, DateQuestion) and existing.value is not None:
+                prefill = f"{existing.value:%d/%m/%Y}"  # type: ignore[str-format]
+            elif existing.value is not None:
+                prefill = str(existing.stored_value())
+            else:
+                prefill = describe_answer(question, existing)
+        if isinstance(draft, str):
+            prefill = draft
+        if isinstance(question, TextQuestion):
+            area = AnswerArea(
+                prefill, id="text", soft_wrap=True, classes="verbatim" if question.verbatim else ""
+            )
+            area.move_cursor(area.document.end)
+            return area
+        placeholder = {NumberQuestion: "a number", DateQuestion: "a date: DD/MM/YYYY"}.get(type(question), "")
         if isinstance(question, NumberQuestion) and (question.min is not None or question.max is not None):
             low = "" if question.min is None else f"{question.min:g}"
             high = "" if question.max is None else f"{question.max:g}"
             placeholder += f" ({low} to {high})"
+        if question.unit if isinstance(question, NumberQuestion) else False:
+            placeholder += f" {question.unit}"  # type: ignore[union-attr]
         if not question.required:
             placeholder += " · may be left blank"
         return Input(prefill, placeholder=placeholder, id="input")
+
+    def _typed(self) -> tuple[int, ...] | str | None:
+        """What is on screen for the shown question (to keep as a draft when leaving it unsaved)."""
+        question = self.question
+        if question is None:
+            return None
+        if isinstance(question, ChoiceQuestion):
+            return self.query_one("#options", OptionsView).codes
+        if isinstance(question, TextQuestion):
+            return self.query_one("#text", AnswerArea).text
+        if isinstance(question, Statement):
+            return None
+        return self.query_one("#input", Input).value
+
+    def _keep_draft(self) -> None:
+        """Leaving a question without Enter: keep what was typed or chosen if it differs from the answer."""
+        question = self.question
+        typed = self._typed()
+        if question is None or typed is None:
+            return
+        existing = self.state.answers.get(question.id)
+        if isinstance(typed, tuple):
+            stored: tuple[int, ...] | str = existing.codes() if existing else ()
+        else:
+            stored = ""
+            if existing is not None and existing.value is not None:
+                stored = (
+                    f"{existing.value:%d/%m/%Y}"  # type: ignore[str-format]
+                    if isinstance(question, DateQuestion)
+                    else str(existing.stored_value())
+                )
+        if typed != stored:
+            self.drafts[question.id] = typed
 
     # ------------------------------------------------------------ answering
 
@@ -198,18 +315,23 @@ class InterviewScreen(SurveyScreen[None]):
             return engine.validate(question, Answer(code=codes[0]))
         if isinstance(question, Statement):
             return Answer()
-        if isinstance(question, TextQuestion) and question.verbatim:
+        if self.special is not None:
+            return engine.validate(question, Answer(code=self.special))
+        if isinstance(question, TextQuestion):
             return engine.parse(question, self.query_one("#text", AnswerArea).text)
         return engine.parse(question, self.query_one("#input", Input).value)
 
     def action_confirm(self) -> None:
         question = self.question
         if question is None or self.saving:
+            if not self.saving:
+                self.type_ahead.ready()
             return
         try:
             answer = self._answer_from_widgets(question)
         except AnswerError as exc:
-            self.query_one("#error", Static).update(Text(str(exc).capitalize()))
+            self.query_one("#error", Static).update(Text(str(exc).capitalize() + "."))
+            self.type_ahead.ready()
             return
         self.saving = True
         self.query_one("#error", Static).update(Text("Saving…", style="italic"))
@@ -228,8 +350,10 @@ class InterviewScreen(SurveyScreen[None]):
 
         def saved(state: InterviewState) -> None:
             self.state = state
+            self.drafts.pop(qid, None)
             if state.finished:
                 self.latencies.append(time.monotonic() - started)
+                self.type_ahead.discard()
                 self.app.call_later(self._finished)
                 return
             following = state.engine.following(state.answers, qid) or state.current_question
@@ -245,6 +369,7 @@ class InterviewScreen(SurveyScreen[None]):
                 self.pending_note[qid] = note
             message = str(error) if isinstance(error, Exception) and str(error) else "not saved"
             self.query_one("#error", Static).update(Text(f"Not saved: {message}. Press Enter to try again."))
+            self.type_ahead.ready()
 
         self.db(save, saved, failed=failed, group="answers")
 
@@ -253,16 +378,67 @@ class InterviewScreen(SurveyScreen[None]):
     def _submitted(self) -> None:
         self.action_confirm()
 
+    @on(Input.Changed, "#input")
+    @on(TextArea.Changed, "#text")
+    def _typing(self) -> None:
+        if self.special is not None and self.question is not None:
+            self.special = None
+            self._show_specials(self.question)
+
+    def _choose_special(self, code: int) -> None:
+        question = self.question
+        if question is None or self.saving:
+            return
+        label = SPECIAL_LABELS[code]
+        if code not in {o.code for o in question.options()}:
+            self.query_one("#error", Static).update(Text(f'"{label}" is not an answer to this question.'))
+            return
+        if isinstance(question, ChoiceQuestion):
+            self.query_one("#options", OptionsView).pick_code(code)
+            return
+        self.special = code
+        self._show_specials(question)
+        self.query_one("#error", Static).update(Text(f"{label}: press Enter to save it.", style="italic"))
+
+    def action_dont_know(self) -> None:
+        self._choose_special(DONT_KNOW)
+
+    def action_refused(self) -> None:
+        self._choose_special(REFUSED)
+
+    def action_scroll(self, step: int) -> None:
+        body = self.query_one("#body", VerticalScroll)
+        if step > 0:
+            body.scroll_page_down(animate=False)
+        else:
+            body.scroll_page_up(animate=False)
+
     def action_back(self) -> None:
         if self.saving:
             return
         previous = self.state.engine.previous(self.state.answers, self.shown)
         if previous is None:
-            self.notify("This is the first question.", timeout=3)
+            self.query_one("#error", Static).update(Text("This is the first question.", style="italic"))
+            self.type_ahead.ready()
             return
+        self._keep_draft()
         self.call_later(
             self.show_question, previous, "Going back: change the answer, or press Enter to keep it."
         )
+
+    def action_furthest(self) -> None:
+        """Back to the furthest question still on route, keeping every answer still valid."""
+        if self.saving:
+            return
+        target = self.state.current_question
+        if target is None or target == self.shown:
+            self.query_one("#error", Static).update(
+                Text("This is already the furthest question.", style="italic")
+            )
+            self.type_ahead.ready()
+            return
+        self._keep_draft()
+        self.call_later(self.show_question, target, "")
 
     def action_note(self) -> None:
         from app.tui.screens.dialogs import TextPrompt
@@ -275,17 +451,27 @@ class InterviewScreen(SurveyScreen[None]):
         def keep(text: str | None) -> None:
             if text is None:
                 return
-            if question.id in self.state.answers:
-                actor = self.actor
-                interview_id = self.state.interview_id
-                self.db(
-                    lambda session: interviews.add_note(session, actor, interview_id, question.id, text),
-                    lambda _: self.notify("Note saved.", timeout=3),
+            actor = self.actor
+            interview_id = self.state.interview_id
+            qid = question.id
+            self.state.notes[qid] = text
+            self.pending_note.pop(qid, None)
+
+            def saved(_: object) -> None:
+                self.notify("Note saved.", timeout=3)
+
+            def failed(error: BaseException) -> None:
+                self.pending_note[qid] = text
+                self.notify(
+                    f"Note not saved ({error}); it will be saved with the answer.", severity="warning"
                 )
-                self.state.notes[question.id] = text
-            else:
-                self.pending_note[question.id] = text
-                self.notify("Note kept: it is saved with the answer.", timeout=3)
+
+            self.db(
+                lambda session: interviews.add_note(session, actor, interview_id, qid, text),
+                saved,
+                failed=failed,
+            )
+            self._show_note()
 
         self.app.push_screen(TextPrompt("Note on this question (not read out)", current), keep)
 

@@ -64,16 +64,10 @@ class LoginScreen(SurveyScreen[None]):
         )
 
     def _signed_in(self, user: StaffRecord | SignInRefused) -> None:
-        from app.tui.screens.home import HomeScreen
-
         if isinstance(user, SignInRefused):
             self._refused(user.message)
             return
-
-        self.survey_app.user = user
-        self.app.sub_title = f"{user.display_name} ({user.role.value})"
-        self.app.switch_screen(HomeScreen())
-        self.survey_app.watch_alerts()
+        self.survey_app.signed_in(user)
 
     def _refused(self, why: str) -> None:
         self.query_one("#sign-in", Button).disabled = False

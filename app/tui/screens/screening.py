@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
 from app.services import calls, cases
 from app.services.calls import ScreeningView
-from app.tui.screens.base import SurveyScreen
+from app.tui import keys
+from app.tui.screens.base import CallScreen
 from app.tui.widgets.quick_exit import QuickExitBar
 
 REASON_LABELS = {
@@ -23,18 +23,11 @@ REASON_LABELS = {
 }
 
 
-class ScreeningScreen(SurveyScreen[None]):
+class ScreeningScreen(CallScreen):
     """One check at a time: y or n answers it; Enter goes on to dialling once all are answered."""
 
     CSS_PATH = "screening.tcss"
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes"),
-        Binding("n", "answer(False)", "No"),
-        Binding("up", "move(-1)", "Previous check", show=False),
-        Binding("down", "move(1)", "Next check", show=False),
-        Binding("enter", "proceed", "Continue"),
-        Binding("escape", "give_back", "Give the case back"),
-    ]
+    BINDINGS = keys.bindings("screening")
 
     current: reactive[int] = reactive(0)
 
