@@ -1,5 +1,6 @@
 """Engines, sessions and connection checks: the one place that knows SQLite from PostgreSQL."""
 
+import contextlib
 import logging
 import os
 import re
@@ -15,6 +16,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import SurveyError
+from app.files import private_dir, private_file
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,7 @@ def default_database_url() -> str:
         return configured
     data_dir = Path(platformdirs.user_data_dir("survey", appauthor=False))
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
     except OSError as exc:
         raise DatabaseError(f"cannot create the data directory {data_dir}: {exc.strerror or exc}") from exc
     return URL.create("sqlite", database=str(data_dir / "survey.db")).render_as_string(hide_password=False)
@@ -101,6 +103,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
     """An Engine for a SQLite file or a PostgreSQL database; keyword arguments go to create_engine."""
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
+        _private_sqlite_files(parsed)
         engine = create_engine(parsed, **kw)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
@@ -112,6 +115,24 @@ def make_engine(url: str, **kw: Any) -> Engine:
         if name not in parsed.query:
             connect_args.setdefault(name, value)
     return create_engine(parsed, connect_args=connect_args, **kw)
+
+
+def _private_sqlite_files(url: URL) -> None:
+    """The database file readable by its owner only, created so before SQLite first opens it.
+
+    SQLite gives the -wal and -shm files the database file's permissions, so they follow. Files left
+    readable by an earlier version are tightened. Anything odd (no such folder) is left for SQLite to
+    report in its own words.
+    """
+    name = url.database or ""
+    if not name or name == ":memory:" or name.startswith("file:") or url.query.get("mode") == "memory":
+        return
+    path = Path(name)
+    with contextlib.suppress(OSError):
+        private_file(path)
+        for companion in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if companion.exists():
+                private_file(companion)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
