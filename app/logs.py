@@ -7,10 +7,13 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import secrets
+import traceback
 from pathlib import Path
 
 import platformdirs
 
+from app.errors import SurveyError
 from app.files import PRIVATE_FILE, private_dir
 
 ENV_LOG_DIR = "SURVEY_LOG_DIR"
@@ -55,3 +58,53 @@ def log_to_stderr(logger: logging.Logger) -> None:
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
+
+
+# ------------------------------------------------------------------ failures, without personal data
+
+
+class Incident(SurveyError):
+    """An unexpected failure, logged under a number; its message holds nothing but that number."""
+
+    def __init__(self, number: str, message: str) -> None:
+        super().__init__(message)
+        self.number = number
+
+
+def describe_failure(error: BaseException) -> str:
+    """What failed, in words that carry no data: exception types, and for a database error its
+    SQLSTATE and the names of the table, column and constraint (PostgreSQL), or SQLite's own message,
+    which never quotes values. Never the driver's message on PostgreSQL, whose DETAIL quotes the row."""
+    parts = [type(error).__name__]
+    cause = getattr(error, "orig", None)
+    if cause is not None:
+        parts.append(type(cause).__name__)
+        sqlstate = getattr(cause, "sqlstate", None)
+        if sqlstate:
+            parts.append(f"SQLSTATE {sqlstate}")
+        diag = getattr(cause, "diag", None)
+        for field in ("table_name", "column_name", "constraint_name"):
+            name = getattr(diag, field, None) if diag is not None else None
+            if name:
+                parts.append(f"{field.removesuffix('_name')} {name}")
+        if type(cause).__module__.startswith("sqlite3"):
+            lines = str(cause).strip().splitlines()
+            parts.append(lines[0] if lines else "")
+    return ", ".join(part for part in parts if part)
+
+
+def log_incident(logger: logging.Logger, error: BaseException, what: str) -> Incident:
+    """Log a failure under a new incident number: what failed, the SQL statement without its
+    parameters, and where in the code; never a message or a value. Returns the Incident to show."""
+    number = secrets.token_hex(3).upper()
+    statement = getattr(error, "statement", None)
+    frames = "".join(traceback.format_tb(error.__traceback__)).rstrip()
+    logger.error(
+        "incident %s: %s failed: %s%s\n%s",
+        number,
+        what,
+        describe_failure(error),
+        f"\nstatement: {' '.join(str(statement).split())}" if statement else "",
+        frames,
+    )
+    return Incident(number, f"something went wrong (incident {number}, in the log)")

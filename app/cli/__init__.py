@@ -45,11 +45,8 @@ def main() -> None:
     except KeyboardInterrupt:
         print("survey: interrupted", file=sys.stderr)
         sys.exit(130)
-    except Exception as exc:  # a database that went away mid-command, and the like
-        message = _unexpected(exc)
-        if message is None:
-            raise
-        print(f"survey: {message}", file=sys.stderr)
+    except Exception as exc:  # a database that went away mid-command, a bug
+        print(f"survey: {_unexpected(exc)}", file=sys.stderr)
         sys.exit(1)
 
 
@@ -58,13 +55,18 @@ def _has_location(line: str) -> bool:
     return ":" in head and head.rsplit(":", 1)[-1].isdigit() or head.endswith((".yaml", ".yml", ".csv"))
 
 
-def _unexpected(exc: Exception) -> str | None:
-    """A one-line message for failures of the environment (database down, disk full), else None."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
+def _unexpected(exc: Exception) -> str:
+    """One line for a failure nobody planned for. The database's and Python's own messages can quote
+    the values involved (a name, a note), so they go to the log without them, under an incident number."""
+    import logging
 
-    if isinstance(exc, OperationalError | DBAPIError):
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()
-        return f"database error: {reason[0] if reason else type(exc).__name__}"
+    from sqlalchemy.exc import DBAPIError
+
+    from app.logs import describe_failure, log_incident
+
     if isinstance(exc, OSError):
         return f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"
-    return None
+    incident = log_incident(logging.getLogger("app.cli"), exc, "command")
+    if isinstance(exc, DBAPIError):
+        return f"database error: {describe_failure(exc)} (incident {incident.number})"
+    return str(incident)

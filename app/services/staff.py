@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, text
+from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
@@ -140,33 +142,84 @@ def sign_in(
 ) -> StaffRecord | SignInRefused:
     """Check a password; count failures and lock the account for a while after too many.
 
+    Each try is counted before its password is checked, by one UPDATE that also takes the row's lock
+    and refuses once MAX_FAILURES tries are counted or the account is locked. So many tries at the
+    same moment (PostgreSQL checks them in parallel) take turns, and at most MAX_FAILURES passwords
+    are ever checked before the lock. An unknown name costs the same password check as a known one.
+
     A refusal is returned, not raised, so that the caller's transaction commits the failure count
     (an exception would roll it back, and the lock-out would never come).
     """
     now = now or utcnow()
-    row = session.scalar(select(Staff).where(Staff.username == username.strip().lower()))
-    if row is None or not row.active:
-        _hasher.hash(password)  # the same work whether or not the name exists
-        return SignInRefused("wrong user name or password")
-    if row.locked_until is not None and row.locked_until > now:
-        wait = int((row.locked_until - now).total_seconds() // 60) + 1
-        return SignInRefused(f"too many wrong passwords: try again in {wait} minute{'s' if wait > 1 else ''}")
-    try:
-        _hasher.verify(row.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        row.failed_logins += 1
-        if row.failed_logins >= MAX_FAILURES:
-            row.locked_until = now + LOCKOUT
-            row.failed_logins = 0
+    found = session.execute(
+        select(Staff.id, Staff.active).where(Staff.username == username.strip().lower())
+    ).first()
+    if found is None or not found.active:
+        _verify(_dummy_hash(), password)  # the same work whether or not the name exists
+        return SignInRefused(WRONG_PASSWORD)
+    counted = session.execute(
+        update(Staff)
+        .where(
+            Staff.id == found.id,
+            or_(Staff.locked_until.is_(None), Staff.locked_until <= now),
+            Staff.failed_logins < MAX_FAILURES,
+        )
+        .values(failed_logins=Staff.failed_logins + 1)
+        .returning(Staff.failed_logins, Staff.password_hash)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if counted is None:
+        return SignInRefused(_locked(session, found.id, now))
+    if not _verify(counted.password_hash, password):
+        values: dict[str, object] = {}
+        if counted.failed_logins >= MAX_FAILURES:
+            values = {"locked_until": now + LOCKOUT, "failed_logins": 0}
+            session.execute(update(Staff).where(Staff.id == found.id).values(**values))
         session.add(
             AuditEvent(
-                at=now, staff_id=row.id, action="sign_in_failed", entity="staff", entity_id=str(row.id)
+                at=now, staff_id=found.id, action="sign_in_failed", entity="staff", entity_id=str(found.id)
             )
         )
-        return SignInRefused("wrong user name or password")
-    row.failed_logins = 0
-    row.locked_until = None
-    if _hasher.check_needs_rehash(row.password_hash):
-        row.password_hash = _hasher.hash(password)
-    session.add(AuditEvent(at=now, staff_id=row.id, action="sign_in", entity="staff", entity_id=str(row.id)))
-    return record_of(row)
+        if values:
+            return SignInRefused(_lock_message(LOCKOUT))
+        return SignInRefused(WRONG_PASSWORD)
+    values = {"failed_logins": 0, "locked_until": None}
+    if _hasher.check_needs_rehash(counted.password_hash):
+        values["password_hash"] = _hasher.hash(password)
+    session.execute(update(Staff).where(Staff.id == found.id).values(**values))
+    session.add(
+        AuditEvent(at=now, staff_id=found.id, action="sign_in", entity="staff", entity_id=str(found.id))
+    )
+    return record_of(session.get_one(Staff, found.id, populate_existing=True))
+
+
+WRONG_PASSWORD = "wrong user name or password"
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    return _hasher.hash("not anybody's password")
+
+
+def _locked(session: Session, staff_id: int, now: datetime) -> str:
+    """The refusal for a locked account (read after the row lock, so it is the lock just set)."""
+    locked_until = session.scalar(select(Staff.locked_until).where(Staff.id == staff_id))
+    if locked_until is None or locked_until <= now:
+        # Counted up to the limit without a lock (an older version's row): lock it now.
+        locked_until = now + LOCKOUT
+        session.execute(
+            update(Staff).where(Staff.id == staff_id).values(locked_until=locked_until, failed_logins=0)
+        )
+    return _lock_message(locked_until - now)
+
+
+def _lock_message(wait: timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return f"too many wrong passwords: try again in {minutes} minute{'s' if minutes > 1 else ''}"

@@ -102,6 +102,9 @@ def redact_url(url: str | URL) -> str:
 def make_engine(url: str, **kw: Any) -> Engine:
     """An Engine for a SQLite file or a PostgreSQL database; keyword arguments go to create_engine."""
     parsed = make_url(normalise_url(url))
+    # Statement parameters are answers, names and notes: never in an exception's text, so never in a
+    # log or on a screen.
+    kw.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         _private_sqlite_files(parsed)
         engine = create_engine(parsed, **kw)

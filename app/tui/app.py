@@ -17,6 +17,7 @@ from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from app.errors import SurveyError
+from app.logs import Incident, log_incident
 from app.services.catalogue import Catalogue
 from app.services.runtime import Runtime
 from app.services.staff import StaffRecord
@@ -242,6 +243,12 @@ class SurveyApp(App[None]):
                 else:
                     with self.runtime.readers() as session:
                         result = work(session)
+            except SurveyError:
+                raise
+            except Exception as exc:
+                # The database's own words can quote what was written (a note, a name): screens get an
+                # incident number, the log the statement without its parameters.
+                raise log_incident(log, exc, "database task") from None
             finally:
                 if ticket is not None:
                     self.writes.done(ticket)
@@ -270,20 +277,29 @@ class SurveyApp(App[None]):
         self._success_handlers.pop(worker, None)
         error = worker.error
         handler = self._failure_handlers.pop(worker, None)
-        if isinstance(error, SurveyError):
-            message = str(error)
-        else:
-            log.error("database task failed", exc_info=error)
-            message = f"Could not reach the database ({type(error).__name__}); nothing was lost. Try again."
-        if handler is not None and error is not None:
+        if not isinstance(error, SurveyError):  # work run outside App.db: same care with its words
+            error = log_incident(log, error or RuntimeError("unknown"), "task")
+        message = str(error)
+        if handler is not None:
             handler(error)
         else:
             self.notify(
                 message,
-                title="Not saved" if not isinstance(error, SurveyError) else "Cannot do that",
+                title="Not saved" if isinstance(error, Incident) else "Cannot do that",
                 severity="error",
                 timeout=8,
             )
+
+    def _fatal_error(self) -> None:
+        """An error in the app itself: Textual would print a traceback with local values, which can hold
+        a victim's details, on the terminal. Log it under an incident number and say only that."""
+        error = self._exception or RuntimeError("unknown")
+        incident = log_incident(log, error, "the app")
+        self.bell()
+        self._exit_renderables.append(
+            f"survey stopped: {incident}. Every answer already saved is kept; start survey again."
+        )
+        self._close_messages_no_wait()
 
 
 def make_app(runtime: Runtime) -> SurveyApp:
