@@ -57,7 +57,7 @@ async def test_a_failed_note_leaves_no_trace_of_it(runtime: Runtime, log_file: P
         await pilot.press("1", "enter")  # speaking to someone
         await settle(pilot)
         assert isinstance(app.screen, InterviewScreen)
-        await pilot.press("ctrl+n", *NOTE, "enter")
+        await pilot.press("ctrl+o", *NOTE, "enter")
         await settle(pilot)
         await pilot.press("1", "enter")
         await settle(pilot)
