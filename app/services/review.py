@@ -18,7 +18,15 @@ from app.clock import LOCAL, utcnow
 from app.domain.dispositions import CONTACT_OUTCOMES, Outcome
 from app.domain.engine import Answer, AnswerError, Engine, describe_answer
 from app.domain.permissions import Actor, Permission, require
-from app.domain.questionnaire import Questionnaire, TextQuestion
+from app.domain.questionnaire import (
+    ChoiceQuestion,
+    DateQuestion,
+    MultipleChoice,
+    NumberQuestion,
+    QuestionBase,
+    Questionnaire,
+    TextQuestion,
+)
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_change, record_discarded
@@ -288,6 +296,25 @@ class ReviewedAnswer:
     seconds: float | None
     note: str | None
     verbatim: bool
+    accepts: str = ""  # what a correction may type, for the correction dialog
+
+
+def accepted_answers(question: QuestionBase) -> str:
+    """What a correction of this question accepts, in the words of the correction dialog."""
+    if isinstance(question, ChoiceQuestion):
+        options = "; ".join(f"{o.code} {o.label}" for o in question.options())
+        if isinstance(question, MultipleChoice):
+            return f"option numbers, separated by spaces ({options})"
+        return f"one option number ({options})"
+    if isinstance(question, NumberQuestion):
+        low = "" if question.min is None else f" from {question.min:g}"
+        high = "" if question.max is None else f" to {question.max:g}"
+        return f"a {'whole ' if question.integer else ''}number{low}{high}"
+    if isinstance(question, DateQuestion):
+        return "a date, dd/mm/yyyy"
+    if isinstance(question, TextQuestion):
+        return "text"
+    return "nothing (it is read out, not answered)"
 
 
 @dataclass(frozen=True)
@@ -350,6 +377,7 @@ def interview_detail(
                     seconds=round(row.duration_ms / 1000, 1) if row.duration_ms is not None else None,
                     note=row.note,
                     verbatim=isinstance(question, TextQuestion) and question.verbatim,
+                    accepts=accepted_answers(question),
                 )
             )
     names = {staff_id: name for staff_id, name in session.execute(select(Staff.id, Staff.username))}

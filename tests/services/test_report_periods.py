@@ -3,6 +3,7 @@ months and breakdowns by field, on a generated data set with the clock frozen on
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -190,3 +191,21 @@ def test_breakdown_by_field_tests_each_group_against_the_rest(
         ReportError, match="unknown field 'colour' for domestic_abuse; use division, district"
     ):
         build(two_years, catalogue, date(2025, 4, 1), date(2026, 3, 31), by_field="colour")
+
+
+def test_the_page_prints_on_a4_with_every_chart_on_one_scale(
+    two_years: sessionmaker[Session], catalogue: Catalogue
+) -> None:
+    report = build(two_years, catalogue, date(2024, 12, 1), date(2026, 11, 30), by="month")
+    assert len(report.periods) == 24
+    page = render_html(report)
+    assert "@page { size: A4 portrait;" in page and "@media print" in page
+    assert "thead { display: table-header-group; }" in page
+    assert page.count("<table>") == 4  # 24 months, six to a table: each fits the page's width
+    charts = page.split("<svg")[1:]
+    assert len(charts) == 5
+    for chart in charts:  # the same 0 to 100% axis on every chart
+        ticks = re.findall(r'text-anchor="end">(\d+)%</text>', chart)
+        assert ticks == ["0", "20", "40", "60", "80", "100"]
+    assert "axis starts at" not in page
+    assert "1 Nov 26 to date" in page

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from textual.widgets import DataTable, Static
+from datetime import UTC, datetime
 
+from sqlalchemy import select
+from textual.widgets import DataTable, Input, Label, Static
+
+from app.clock import today
 from app.services.runtime import Runtime
 from app.store.models import AnswerChange, SafeguardingAlert
 from app.tui.app import make_app
@@ -73,10 +76,25 @@ async def test_call_log_and_case_history(runtime: Runtime) -> None:
         await pilot.press("l")
         await settle(pilot)
         assert isinstance(app.screen, CallLogScreen)
-        table = app.screen.query_one("#log", DataTable)
+        screen = app.screen
+        table = screen.query_one("#log", DataTable)
         assert table.row_count == 1
         assert "completed" in str(table.get_row_at(0))
-        table.focus()
+        assert screen.focused is table  # where the letter keys work
+        await pilot.press("s")  # by caller: a text column starts A to Z
+        await settle(pilot)
+        assert (screen.sort, screen.descending) == ("caller", False)
+        assert "1 call, by caller, A to Z." in str(screen.query_one("#message", Static).render())
+        await pilot.press("f")  # the filters: letters now type, and the footer drops the letter keys
+        assert isinstance(screen.focused, Input) and screen.focused.id == "from"
+        assert not {"s", "o", "f"} & set(screen.active_bindings)
+        await pilot.press("ctrl+u", *"sos", "enter")  # an impossible date: the keys only typed
+        await settle(pilot)
+        assert screen.sort == "caller"
+        await pilot.press("escape")
+        await settle(pilot)
+        app.push_screen(CallLogScreen())
+        await settle(pilot)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, CaseHistoryScreen)
@@ -91,13 +109,32 @@ async def test_callers_work(runtime: Runtime) -> None:
         await sign_in(pilot, "ssuper")
         await pilot.press("w")
         await settle(pilot)
-        assert isinstance(app.screen, CallersWorkScreen)
-        row = app.screen.query_one("#work", DataTable).get_row_at(0)
+        screen = app.screen
+        assert isinstance(screen, CallersWorkScreen)
+        row = screen.query_one("#work", DataTable).get_row_at(0)
         assert row[0] == "ccaller" and row[2] == "1" and row[4] == "1"
+        assert screen.focused is screen.query_one("#work", DataTable)
+        await pilot.press("f", "end", "ctrl+w", "w")  # in the date box, Ctrl+W and w are the box's
+        assert isinstance(screen.focused, Input) and screen.by == "day"
+        await pilot.press("ctrl+u", *f"{today():%d/%m/%Y}", "enter")
+        await settle(pilot)
+        await pilot.press("w")  # back on the table, w switches to weeks
+        await settle(pilot)
+        assert screen.by == "week"
 
 
 async def test_interview_review_and_correction(runtime: Runtime) -> None:
     await complete_one_interview(runtime)
+    with runtime.sessions.begin() as session:  # an answer first given after going back: no old answer
+        session.add(
+            AnswerChange(
+                interview_id=1,
+                question_id="contact_method",
+                new_code=1,
+                kind="changed",
+                changed_at=datetime(2026, 11, 27, 10, 0, tzinfo=UTC),
+            )
+        )
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, "ssuper")
@@ -113,6 +150,9 @@ async def test_interview_review_and_correction(runtime: Runtime) -> None:
         table = screen.query_one("#answers", DataTable)
         table.move_cursor(row=target)
         await pilot.press("c")
+        prompt = str(app.screen.query_one(".title", Label).render())
+        assert prompt.startswith("New answer to overall_sat: one option number (1 Completely satisfied;")
+        assert "; 7 Completely dissatisfied" in prompt
         await pilot.press("ctrl+u", "2", "enter")
         await pilot.press(*"caller keyed 1 for very satisfied", "enter")
         await settle(pilot)
@@ -121,6 +161,13 @@ async def test_interview_review_and_correction(runtime: Runtime) -> None:
         await pilot.press(*"call back about the repair", "enter")
         await settle(pilot)
         assert screen.detail.flagged
+        history = str(screen.query_one("#changes", Static).render())
+        assert "overall_sat: corrected 1 -> 2" in history
+        assert "contact_method: changed (no answer) -> 1" in history and "None" not in history
+        await pilot.press("escape", "f")  # the list, flagged only
+        await settle(pilot)
+        message = str(app.screen.query_one("#message", Static).render())
+        assert message == "1 interview flagged for follow-up, newest first."
     with runtime.sessions() as session:
         change = session.scalar(select(AnswerChange).where(AnswerChange.kind == "corrected"))
     assert change is not None and (change.old_code, change.new_code) == (1, 2)
@@ -131,6 +178,7 @@ async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
     app = make_app(runtime)
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot, "aanalyst")
+        assert not app.screen.query_one("#appointments", DataTable).display  # callers' only
         await pilot.press("d")
         await settle(pilot)
         screen = app.screen
@@ -140,7 +188,17 @@ async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
         cells = [str(c) for c in table.get_row_at(0)]
         assert cells[0] == "Surveys" and cells[-1] == "1"
         assert "u/a" in str(table.get_row_at(1))  # earlier quarters had no surveys
-        await pilot.press("ctrl+s")
+        assert screen.focused is table and {"s", "v", "m", "f"} <= set(screen.active_bindings)
+        await pilot.press("f")  # the dates: the letter keys type there and leave the footer
+        assert isinstance(screen.focused, Input) and screen.focused.id == "from"
+        assert not {"s", "v", "m"} & set(screen.active_bindings)
+        before = screen.focused.value
+        await pilot.press("end", "v", "ctrl+d", "backspace")  # a text box's keys stay the text box's
+        assert screen.division is None and screen.focused.value == before
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.focused is table
+        await pilot.press("s")
         await settle(pilot)
         assert screen.report.survey != "burglary"
 
@@ -178,10 +236,10 @@ async def test_question_timings(runtime: Runtime) -> None:
         await sign_in(pilot, "ssuper")
         await pilot.press("w")
         await settle(pilot)
-        await pilot.press("ctrl+t")
+        await pilot.press("t")
         await settle(pilot)
         table = app.screen.query_one("#timings", DataTable)
         assert table.row_count > 10  # burglary, the first survey, has the one interview
-        await pilot.press("ctrl+s")
+        await pilot.press("s")
         await settle(pilot)
         assert table.row_count == 0  # no domestic abuse interviews

@@ -1,4 +1,8 @@
-"""The call log: every attempt, filtered and sorted; a row opens the whole history of its case."""
+"""The call log: every attempt, filtered and sorted; a row opens the whole history of its case.
+
+Focus starts on the log, where the letter keys work; f (or Tab) reaches the filter boxes, and Enter in
+one applies the filters and returns to the log. No Ctrl key is used that a text box or a browser keeps.
+"""
 
 from __future__ import annotations
 
@@ -18,14 +22,17 @@ from app.services.review import SORTS, CallLogRow
 from app.tui.screens.base import SurveyScreen
 
 SORT_ORDER = ["started_at", "caller", "survey", "division", "outcome"]
+#: Newest first by time; A to Z by a text column.
+NEWEST_FIRST = {"started_at"}
 
 
 class CallLogScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
         Binding("enter", "open", "Case history", show=True),
-        Binding("ctrl+s", "cycle_sort", "Sort by"),
-        Binding("ctrl+o", "toggle_order", "Reverse order"),
+        Binding("s", "cycle_sort", "Sort by"),
+        Binding("o", "toggle_order", "Reverse order"),
+        Binding("f", "filters", "Filters"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -53,10 +60,13 @@ class CallLogScreen(SurveyScreen[None]):
         self.action_open()
 
     def on_mount(self) -> None:
-        self.query_one("#log", DataTable).add_columns(
-            "When", "Caller", "Survey", "Division", "Outcome", "Secs", "Case"
-        )
+        log = self.query_one("#log", DataTable)
+        log.add_columns("When", "Caller", "Survey", "Division", "Outcome", "Secs", "Case")
+        log.focus()
         self.load()
+
+    def action_filters(self) -> None:
+        self.query_one("#from", Input).focus()
 
     @on(Input.Submitted)
     def _filter(self) -> None:
@@ -109,19 +119,20 @@ class CallLogScreen(SurveyScreen[None]):
                 str(row.seconds) if row.seconds is not None else "",
                 f"#{row.case_id}",
             )
-        arrow = (
-            "newest first"
-            if self.sort == "started_at" and self.descending
-            else (f"by {self.sort.replace('_', ' ')}{' (reversed)' if self.descending else ''}")
-        )
+        if self.sort == "started_at":
+            arrow = "newest first" if self.descending else "oldest first"
+        else:
+            arrow = f"by {self.sort.replace('_', ' ')}, {'Z to A' if self.descending else 'A to Z'}"
+        calls = "1 call" if len(rows) == 1 else f"{len(rows)} calls"
         self.query_one("#message", Static).update(
-            f"{len(rows)} calls, {arrow}. Filters: Enter in any box."
-            " Ctrl+S sort, Ctrl+O reverse, Enter on a row: case."
+            f"{calls}, {arrow}. f: filters (Enter in a box applies them) · s sort · o reverse ·"
+            " Enter on a row: case."
         )
 
     def action_cycle_sort(self) -> None:
         assert set(SORT_ORDER) == SORTS
         self.sort = SORT_ORDER[(SORT_ORDER.index(self.sort) + 1) % len(SORT_ORDER)]
+        self.descending = self.sort in NEWEST_FIRST
         self.load()
 
     def action_toggle_order(self) -> None:

@@ -1,4 +1,9 @@
-"""The analysts' dashboard: the quarterly table and a trend chart per measure, by Division."""
+"""The analysts' dashboard: the quarterly table and a trend chart per measure, by Division.
+
+Focus starts on the figures, where the screen's letter keys work; the date boxes are reached with f
+(or Tab) and give the keys back on Enter. Letter keys never act while a date box has focus (the box
+takes them, and the footer hides them), and no Ctrl key is used that a text box or a browser keeps.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,8 @@ from textual_plotext import PlotextPlot
 
 from app.clock import today
 from app.domain.engine import AnswerError, parse_date
-from app.domain.statistics import financial_quarter
+from app.domain.narrative import one_decimal
+from app.domain.statistics import Direction, financial_quarter
 from app.services import report as report_service
 from app.services.report import Report
 from app.tui.screens.base import SurveyScreen
@@ -38,9 +44,10 @@ def default_start() -> date:
 class DashboardScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "next_survey", "Survey"),
-        Binding("ctrl+d", "next_division", "Division"),
-        Binding("ctrl+n", "next_measure", "Measure"),
+        Binding("s", "next_survey", "Survey"),
+        Binding("v", "next_division", "Division"),
+        Binding("m", "next_measure", "Measure"),
+        Binding("f", "dates", "Dates"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -67,11 +74,16 @@ class DashboardScreen(SurveyScreen[None]):
 
     def on_mount(self) -> None:
         self.surveys = [q.id for q in self.catalogue]
+        self.query_one("#figures", DataTable).focus()
         self.load()
 
     @on(Input.Submitted)
     def _reload(self) -> None:
         self.load()
+        self.query_one("#figures", DataTable).focus()
+
+    def action_dates(self) -> None:
+        self.query_one("#from", Input).focus()
 
     def load(self) -> None:
         heading = self.query_one("#heading", Static)
@@ -111,8 +123,8 @@ class DashboardScreen(SurveyScreen[None]):
         where = report.division or "whole force"
         self.query_one("#heading", Static).update(
             Text(
-                f"{report.title} · {where} · % satisfied of all surveys (u/a: no surveys; * fewer than"
-                f" {report.small_cell})  Ctrl+S survey, Ctrl+D division, Ctrl+N measure"
+                f"{report.title} · {where} · % positive of all surveys (u/a: no surveys; * fewer than"
+                f" {report.small_cell}, no change tested)  s survey · v division · m measure · f dates"
             )
         )
         table = self.query_one("#figures", DataTable)
@@ -121,6 +133,7 @@ class DashboardScreen(SurveyScreen[None]):
         for period in report.periods:
             table.add_column(period.period.label)
         table.add_row("Surveys", *[str(p.surveys) for p in report.periods])
+        arrows = {Direction.RISE: " ▲", Direction.FALL: " ▼"}
         for info in report.measures:
             cells = []
             for period in report.periods:
@@ -129,7 +142,8 @@ class DashboardScreen(SurveyScreen[None]):
                     cells.append(Text("u/a", style="dim"))
                 else:
                     mark = "*" if figures.small_sample else ""
-                    cells.append(Text(f"{figures.pct:.1f}%{mark}"))
+                    arrow = arrows.get(figures.change.direction, "")
+                    cells.append(Text(f"{one_decimal(figures.pct):.1f}%{mark}{arrow}"))
             table.add_row(info.label, *cells)
         self._chart()
 

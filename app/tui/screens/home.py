@@ -28,7 +28,7 @@ class HomeScreen(SurveyScreen[None]):
         with Vertical(id="home"):
             yield Static("", id="alerts-banner", classes="banner-alert")
             yield Static("", id="today", classes="title")
-            yield Static("Appointments", classes="heading")
+            yield Static("Appointments", id="appointments-heading", classes="heading")
             yield DataTable(id="appointments", cursor_type="row", show_cursor=False)
             yield Static("", id="waiting")
             yield Static("", id="message", classes="muted")
@@ -58,6 +58,9 @@ class HomeScreen(SurveyScreen[None]):
         )
         table = self.query_one("#appointments", DataTable)
         table.add_columns("When", "Survey", "Case")
+        if not self.check_action("next_case", ()):  # only callers have appointments
+            table.display = False
+            self.query_one("#appointments-heading", Static).display = False
         self.action_refresh()
         self.set_interval(20, self.action_refresh)
         self._offer_resume()

@@ -77,8 +77,12 @@ class InterviewsScreen(SurveyScreen[None]):
                 row.division or "",
                 Text("FLAG", style="bold yellow") if row.flagged else "",
             )
-        which = "flagged for follow-up" if self.flagged_only else "completed and partial"
-        self.query_one("#message", Static).update(f"{len(rows)} {which} interviews, newest first.")
+        noun = "interview" if len(rows) == 1 else "interviews"
+        if self.flagged_only:
+            text = f"{len(rows)} {noun} flagged for follow-up, newest first."
+        else:
+            text = f"{len(rows)} completed or partial {noun}, newest first."
+        self.query_one("#message", Static).update(text)
 
     def action_toggle_flagged(self) -> None:
         self.flagged_only = not self.flagged_only
@@ -162,9 +166,11 @@ class InterviewDetailScreen(SurveyScreen[None]):
             table.move_cursor(row=min(row, len(detail.answers) - 1))
         changes = Text("History of changes\n", style="bold")
         for change in detail.changes:
+            old = change.old if change.old is not None else "(no answer)"
+            new = change.new if change.new is not None else "(no answer)"
             changes.append(
                 f"{change.at.astimezone(LOCAL):%d/%m %H:%M} {change.question_id}: {change.kind}"
-                f" {change.old} -> {change.new}"
+                f" {old} -> {new}"
                 f"{' by ' + change.by if change.by else ''}{' - ' + change.reason if change.reason else ''}\n"
             )
         if not detail.changes:
@@ -212,8 +218,7 @@ class InterviewDetailScreen(SurveyScreen[None]):
 
         current = str(answer.code) if answer.code is not None else answer.answer
         self.app.push_screen(
-            TextPrompt(f"New answer to {answer.question_id} (option number, number, date or text)", current),
-            with_value,
+            TextPrompt(f"New answer to {answer.question_id}: {answer.accepts}", current), with_value
         )
 
     def action_flag(self) -> None:
@@ -285,8 +290,9 @@ class CallersWorkScreen(SurveyScreen[None]):
 
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
-        Binding("ctrl+w", "toggle_by", "Day / week"),
-        Binding("ctrl+t", "timings", "Question timings"),
+        Binding("w", "toggle_by", "Day / week"),
+        Binding("t", "timings", "Question timings"),
+        Binding("f", "dates", "Dates"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -304,14 +310,20 @@ class CallersWorkScreen(SurveyScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#work", DataTable).add_columns(
+        work = self.query_one("#work", DataTable)
+        work.add_columns(
             "Caller", "Day", "Calls", "Contacts", "Completed", "Refusals", "Interviews", "Avg mins"
         )
+        work.focus()  # where the letter keys work; f reaches the dates
         self.load()
 
     @on(Input.Submitted)
     def _reload(self) -> None:
         self.load()
+        self.query_one("#work", DataTable).focus()
+
+    def action_dates(self) -> None:
+        self.query_one("#from", Input).focus()
 
     def load(self) -> None:
         message = self.query_one("#message", Static)
@@ -358,7 +370,8 @@ class CallersWorkScreen(SurveyScreen[None]):
                 f"{row.average_interview_minutes:.1f}" if row.average_interview_minutes is not None else "",
             )
         self.query_one("#message", Static).update(
-            f"{len(rows)} rows by {self.by}. Edit the dates and press Enter; Ctrl+W: day or week."
+            f"{len(rows)} rows by {self.by}. f: dates (Enter applies them) · w: day or week · t: question"
+            " timings."
         )
 
     def action_toggle_by(self) -> None:
@@ -380,7 +393,7 @@ class QuestionTimingsScreen(SurveyScreen[None]):
 
     CSS_PATH = "supervisor.tcss"
     BINDINGS = [
-        Binding("ctrl+s", "next_survey", "Survey"),
+        Binding("s", "next_survey", "Survey"),
         Binding("escape", "app.pop_screen", "Back"),
     ]
 
@@ -423,7 +436,7 @@ class QuestionTimingsScreen(SurveyScreen[None]):
         survey = self.surveys[self.index].replace("_", " ")
         self.query_one("#message", Static).update(
             f"{survey}: time on each question, {self.start:%d/%m/%Y} to {self.end:%d/%m/%Y}, slowest first."
-            " Ctrl+S: next survey."
+            " s: next survey."
         )
 
     def action_next_survey(self) -> None:
