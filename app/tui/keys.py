@@ -110,6 +110,29 @@ KEYS: tuple[AppKey, ...] = (
     AppKey("interview", "scroll(1)", "pagedown", "PgDn", "Scroll down", show=False),
     # the end of an interview
     AppKey("closing", "done", "enter", "Enter", "Said it: end the call"),
+    # supervisors' and analysts' screens: focus starts on the table, where letters work; a text box
+    # (dates, filters) takes letters for itself and the footer drops them while it has focus
+    AppKey("reviewing", "app.pop_screen", "escape", "Esc", "Back"),
+    AppKey("call_log", "open", "enter", "Enter", "Case history"),
+    AppKey("call_log", "cycle_sort", "s", "s", "Sort by", help="Sort by the next column (text A to Z)"),
+    AppKey("call_log", "toggle_order", "o", "o", "Reverse order"),
+    AppKey("call_log", "filters", "f", "f", "Filters", help="To the filter boxes (Enter applies them)"),
+    AppKey("case_history", "interview", "i", "i", "Open interview"),
+    AppKey("case_history", "reassign", "r", "r", "Reassign"),
+    AppKey("case_history", "reopen", "o", "o", "Reopen"),
+    AppKey("case_history", "close", "c", "c", "Close case"),
+    AppKey("interviews", "open", "enter", "Enter", "Open interview"),
+    AppKey("interviews", "toggle_flagged", "f", "f", "Flagged only"),
+    AppKey("interview_review", "correct", "c", "c", "Correct answer"),
+    AppKey("interview_review", "flag", "g", "g", "Flag / unflag", help="Flag for follow-up, or unflag"),
+    AppKey("callers_work", "toggle_by", "w", "w", "Day / week"),
+    AppKey("callers_work", "timings", "t", "t", "Question timings"),
+    AppKey("callers_work", "dates", "f", "f", "Dates", help="To the date boxes (Enter applies them)"),
+    AppKey("timings", "next_survey", "s", "s", "Survey", help="Next survey"),
+    AppKey("dashboard", "next_survey", "s", "s", "Survey", help="Next survey"),
+    AppKey("dashboard", "next_division", "v", "v", "Division", help="Next Division (then the whole force)"),
+    AppKey("dashboard", "next_measure", "m", "m", "Measure", help="Next measure's chart"),
+    AppKey("dashboard", "dates", "f", "f", "Dates", help="To the date boxes (Enter applies them)"),
 )
 
 #: What the README says about each scope.
@@ -120,6 +143,14 @@ SCOPES = {
     "dial": "dialling",
     "interview": "interview",
     "closing": "closing words",
+    "reviewing": "supervisors' and analysts' screens",
+    "call_log": "call log",
+    "case_history": "case history",
+    "interviews": "interviews",
+    "interview_review": "one interview",
+    "callers_work": "callers' work",
+    "timings": "question timings",
+    "dashboard": "dashboard",
 }
 
 

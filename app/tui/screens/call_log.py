@@ -11,7 +11,6 @@ from datetime import date, timedelta
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -19,6 +18,7 @@ from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
 from app.services import cases, review
 from app.services.review import SORTS, CallLogRow
+from app.tui import keys
 from app.tui.screens.base import SurveyScreen
 
 SORT_ORDER = ["started_at", "caller", "survey", "division", "outcome"]
@@ -28,13 +28,7 @@ NEWEST_FIRST = {"started_at"}
 
 class CallLogScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("enter", "open", "Case history", show=True),
-        Binding("s", "cycle_sort", "Sort by"),
-        Binding("o", "toggle_order", "Reverse order"),
-        Binding("f", "filters", "Filters"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("call_log"), *keys.bindings("reviewing")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -150,13 +144,7 @@ class CaseHistoryScreen(SurveyScreen[None]):
     """A case's attempts, screening decisions, interviews and events, for a supervisor."""
 
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("i", "interview", "Open interview"),
-        Binding("r", "reassign", "Reassign"),
-        Binding("o", "reopen", "Reopen"),
-        Binding("c", "close", "Close case"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("case_history"), *keys.bindings("reviewing")]
 
     def __init__(self, case_id: int) -> None:
         super().__init__()

@@ -13,7 +13,6 @@ from datetime import date
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Input, Static
 from textual_plotext import PlotextPlot
@@ -24,6 +23,7 @@ from app.domain.narrative import one_decimal
 from app.domain.statistics import Direction, financial_quarter
 from app.services import report as report_service
 from app.services.report import Report
+from app.tui import keys
 from app.tui.screens.base import SurveyScreen
 
 
@@ -43,13 +43,7 @@ def default_start() -> date:
 
 class DashboardScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("s", "next_survey", "Survey"),
-        Binding("v", "next_division", "Division"),
-        Binding("m", "next_measure", "Measure"),
-        Binding("f", "dates", "Dates"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("dashboard"), *keys.bindings("reviewing")]
 
     def __init__(self) -> None:
         super().__init__()

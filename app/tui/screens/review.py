@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
@@ -15,16 +14,13 @@ from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
 from app.services import review
 from app.services.review import CallerWork, FeedbackItem, InterviewDetail, InterviewListRow
+from app.tui import keys
 from app.tui.screens.base import SurveyScreen
 
 
 class InterviewsScreen(SurveyScreen[None]):
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("enter", "open", "Open interview"),
-        Binding("f", "toggle_flagged", "Flagged only"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("interviews"), *keys.bindings("reviewing")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -98,11 +94,7 @@ class InterviewDetailScreen(SurveyScreen[None]):
     """One interview in full: answers with timings and notes, the history of changes."""
 
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("c", "correct", "Correct answer"),
-        Binding("g", "flag", "Flag / unflag"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("interview_review"), *keys.bindings("reviewing")]
 
     def __init__(self, interview_id: int) -> None:
         super().__init__()
@@ -249,7 +241,7 @@ class FeedbackScreen(SurveyScreen[None]):
     """Comments to pass to the officers involved: only where the victim agreed to it."""
 
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [Binding("escape", "app.pop_screen", "Back")]
+    BINDINGS = keys.bindings("reviewing")
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -289,12 +281,7 @@ class CallersWorkScreen(SurveyScreen[None]):
     """Per caller and day or week: calls, contacts, completes, refusals, average interview length."""
 
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("w", "toggle_by", "Day / week"),
-        Binding("t", "timings", "Question timings"),
-        Binding("f", "dates", "Dates"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("callers_work"), *keys.bindings("reviewing")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -392,10 +379,7 @@ class QuestionTimingsScreen(SurveyScreen[None]):
     """Average time on each question, slowest first: where long interviews lose people."""
 
     CSS_PATH = "supervisor.tcss"
-    BINDINGS = [
-        Binding("s", "next_survey", "Survey"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS = [*keys.bindings("timings"), *keys.bindings("reviewing")]
 
     def __init__(self, start: date, end: date) -> None:
         super().__init__()
