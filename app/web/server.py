@@ -262,7 +262,7 @@ class BureauServer(Server):
                 await site.start()
             except OSError as exc:
                 reason = (exc.strerror or str(exc)).split(": ")[-1]
-                raise ServeError(f"cannot listen on {self.host}:{self.port}: {reason}") from None
+                raise ServeError(f"cannot listen on port {self.port} of {self.host}: {reason}") from None
             host, port = runner.addresses[0][:2]
             self.address = (host, port)
             if self.origin is None:
@@ -280,7 +280,8 @@ class BureauServer(Server):
             if self.sessions:
                 log.info("stopping: ending %d sessions", len(self.sessions))
             await runner.cleanup()
-            log.info("stopped")
+            if self.address is not None:
+                log.info("stopped")
 
     async def _make_app(self) -> web.Application:
         app = web.Application(middlewares=[self._security_headers])

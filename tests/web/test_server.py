@@ -81,7 +81,8 @@ async def test_a_port_in_use_is_one_clear_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         served = BureauServer([sys.executable, "-c", "pass"], port=port, announce=lambda _: None)
-        with pytest.raises(ServeError, match=rf"cannot listen on 127.0.0.1:{port}: address already in use"):
+        message = rf"cannot listen on port {port} of 127.0.0.1: address already in use"
+        with pytest.raises(ServeError, match=message):
             await served.run()
 
 
