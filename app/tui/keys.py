@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from textual.binding import Binding, BindingType
 
+from app.web import running_in_browser
+
 
 @dataclass(frozen=True)
 class AppKey:
@@ -36,6 +38,10 @@ class AppKey:
     @property
     def explained(self) -> str:
         return self.help or self.description
+
+    def works_here(self) -> bool:
+        """Whether the key reaches the app where it runs: in a browser (`survey serve`) or a terminal."""
+        return self.browser if running_in_browser() else self.terminal
 
 
 #: Browsers keep these for themselves (tabs and windows); Firefox on Linux also quits on Ctrl+Q.
@@ -163,9 +169,19 @@ def key_for(scope: str, action: str) -> AppKey:
 
 
 def bindings(scope: str) -> list[BindingType]:
-    """Textual bindings for one scope, with the table's descriptions and key displays."""
+    """Textual bindings for one scope, with the table's descriptions and key displays.
+
+    The footer shows only the keys that reach the app where it runs (a browser keeps some for itself).
+    """
     return [
-        Binding(k.key, k.action, k.description, show=k.show, priority=k.priority, key_display=k.display)
+        Binding(
+            k.key,
+            k.action,
+            k.description,
+            show=k.show and k.works_here(),
+            priority=k.priority,
+            key_display=k.display,
+        )
         for k in keys_of(scope)
     ]
 

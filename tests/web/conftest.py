@@ -35,6 +35,29 @@ CHROMIUM_ARGS = [
 #: A desk-sized page: 111 x 29 cells in Roboto Mono at 16 px.
 VIEWPORT = {"width": 1000, "height": 620}
 DEMO_PASSWORD = "demo password"
+#: Textual's key names as Playwright's keyboard spells them.
+PLAYWRIGHT_NAMES = {
+    "enter": "Enter",
+    "escape": "Escape",
+    "tab": "Tab",
+    "space": "Space",
+    "up": "ArrowUp",
+    "down": "ArrowDown",
+    "left": "ArrowLeft",
+    "right": "ArrowRight",
+    "pageup": "PageUp",
+    "pagedown": "PageDown",
+    "home": "Home",
+    "end": "End",
+    "delete": "Delete",
+    "backspace": "Backspace",
+}
+
+
+def playwright_name(key: str) -> str:
+    *modifiers, name = key.split("+")
+    name = PLAYWRIGHT_NAMES.get(name, name.upper() if len(name) > 1 and name[0] == "f" else name)
+    return "+".join([*({"ctrl": "Control", "shift": "Shift", "alt": "Alt"}[m] for m in modifiers), name])
 
 
 @dataclass

@@ -19,8 +19,9 @@ from sqlalchemy import select
 
 from app.services.runtime import open_runtime
 from app.store.models import Answer, Attempt, Case, Interview, Staff
+from app.tui import keys
 from app.web.server import PAGE_TITLE
-from tests.web.conftest import DEMO_PASSWORD, Bureau, start_server, stop_server
+from tests.web.conftest import DEMO_PASSWORD, Bureau, playwright_name, start_server, stop_server
 
 if TYPE_CHECKING:
     from tests.web.terminal_page import TerminalPage
@@ -112,7 +113,7 @@ def test_caller_interviews_and_quick_exits_in_the_browser(bureau: Bureau, new_ta
     second = answer_question(tab, "question-2")
     tab.wait_for(next_question_after(second))  # the screen moves on once the answer is stored
     tab.shot("question-3")
-    tab.press("Control+x")
+    tab.press(playwright_name(keys.key_for("app", "quick_exit").key))
     identifying = [*case["name"].split(), case["crime_ref"], phone.group(1)]
     tab.wait_for("Quick exit|Call ended", 30)
     after = tab.wait_for("Waiting to be called|Appointments", 30)

@@ -1,16 +1,14 @@
-"""Every key the app binds reaches a Textual app through a real Chromium page and the bureau server.
+"""The keys of the app's table reach the app in a real Chromium page; the footer shows those that work.
 
-The server runs a key-echo app (key_echo.py) in place of the survey app; each key is pressed in the
-page and must arrive under the name the app binds. (Keys a browser keeps for itself, such as Ctrl+W,
-are taken by the browser's window, which a headless page does not have: the app's key table must avoid
-those; see test_keys.py beside the table.)
+The server runs a key-echo app (key_echo.py) in place of the survey app; each key of the table's browser
+column is pressed in the page and must arrive under the name the app binds. Keys a browser keeps for
+itself (Ctrl+W and the like) are taken by the browser's window, which a headless page lacks: the table
+marks them, and tests/tui/test_keys.py checks that no action depends on one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib
-import pkgutil
 import sys
 import threading
 import time
@@ -18,57 +16,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from textual.app import App
-from textual.binding import Binding
-from textual.screen import Screen
 
-import app.tui.screens
-from app.tui.app import SurveyApp
+from app.tui import keys
+from app.web import SERVED_ENV
 from app.web.server import BureauServer
+from tests.web.conftest import playwright_name
 
 ECHO = Path(__file__).with_name("key_echo.py")
-PLAYWRIGHT_NAMES = {
-    "enter": "Enter",
-    "escape": "Escape",
-    "tab": "Tab",
-    "space": "Space",
-    "up": "ArrowUp",
-    "down": "ArrowDown",
-    "left": "ArrowLeft",
-    "right": "ArrowRight",
-    "pageup": "PageUp",
-    "pagedown": "PageDown",
-    "home": "Home",
-    "end": "End",
-    "delete": "Delete",
-    "backspace": "Backspace",
-}
 
 
-def bound_keys() -> list[str]:
-    """Every key bound by the app and its screens (Textual's key names)."""
-    for module in pkgutil.iter_modules(app.tui.screens.__path__):
-        importlib.import_module(f"app.tui.screens.{module.name}")
-    classes: list[type] = [SurveyApp]
-    pending: list[type] = [Screen]
-    while pending:
-        cls = pending.pop()
-        pending += cls.__subclasses__()
-        if cls.__module__.startswith("app."):
-            classes.append(cls)
-    keys: set[str] = set()
-    for cls in classes:
-        for binding in vars(cls).get("BINDINGS", []):
-            key = binding.key if isinstance(binding, Binding) else binding[0]
-            keys |= {k.strip() for k in key.split(",")}
-    assert issubclass(SurveyApp, App)
-    return sorted(keys)
-
-
-def playwright_name(key: str) -> str:
-    *modifiers, name = key.split("+")
-    name = PLAYWRIGHT_NAMES.get(name, name.upper() if len(name) > 1 and name[0] == "f" else name)
-    return "+".join([*({"ctrl": "Control", "shift": "Shift", "alt": "Alt"}[m] for m in modifiers), name])
+def browser_keys() -> list[str]:
+    """Every key the app's table says works in a browser (Textual's key names)."""
+    return sorted({name.strip() for k in keys.KEYS if k.browser for name in k.key.split(",")})
 
 
 @pytest.fixture(scope="module")
@@ -88,10 +47,10 @@ def echo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
     thread.join(30)
 
 
-def test_every_key_the_app_binds_reaches_it_through_chromium(echo_server, new_tab) -> None:  # type: ignore[no-untyped-def]
+def test_every_key_of_the_browser_column_reaches_the_app_through_chromium(echo_server, new_tab) -> None:  # type: ignore[no-untyped-def]
     url, received = echo_server
-    keys = bound_keys()
-    assert "enter" in keys and len(keys) > 10
+    wanted = browser_keys()
+    assert "enter" in wanted and keys.key_for("app", "quick_exit").key in wanted
     tab = new_tab("keys")
     tab.goto(url)
     tab.wait_for("key echo ready", 60)
@@ -100,12 +59,25 @@ def test_every_key_the_app_binds_reaches_it_through_chromium(echo_server, new_ta
     def arrived() -> list[str]:
         return received.read_text().split() if received.exists() else []
 
-    for key in keys:
+    for key in wanted:
         count = len(arrived())
         tab.press(playwright_name(key))
         deadline = time.monotonic() + 5  # one key at a time, so that a lost key is named
         while len(arrived()) == count and time.monotonic() < deadline:
             tab.page.wait_for_timeout(20)
     tab.shot("last-key")
-    missing = [key for key in keys if key not in arrived()]
+    missing = [key for key in wanted if key not in arrived()]
     assert not missing, f"these keys never reached the app: {missing} (arrived: {arrived()})"
+
+
+def test_the_footer_shows_only_keys_that_work_where_the_app_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    only_terminal = keys.AppKey("home", "new_tab", "ctrl+t", "Ctrl+T", "New tab", browser=False)
+    monkeypatch.setattr(keys, "KEYS", (*keys.KEYS, only_terminal))
+
+    def shown() -> set[str]:
+        return {b.key for b in keys.bindings("home") if b.show}  # type: ignore[union-attr]
+
+    monkeypatch.delenv(SERVED_ENV, raising=False)
+    assert "ctrl+t" in shown() and "n" in shown()
+    monkeypatch.setenv(SERVED_ENV, "1")  # as the bureau server sets it for every app it starts
+    assert "ctrl+t" not in shown() and "n" in shown()

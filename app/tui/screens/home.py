@@ -52,7 +52,7 @@ class HomeScreen(SurveyScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#alerts-banner", Static).display = False
-        shown = [k for k in keys.keys_of("home") if self.check_action(k.action, ())]
+        shown = [k for k in keys.keys_of("home") if k.works_here() and self.check_action(k.action, ())]
         self.query_one("#keys", Static).update(
             Text("Keys: " + " · ".join(f"{k.display} {k.description.lower()}" for k in shown))
         )
