@@ -50,6 +50,7 @@ svg text { font-family: Arial, Helvetica, sans-serif; font-size: 11px; fill: #1b
   thead { display: table-header-group; }
   tr { break-inside: avoid; page-break-inside: avoid; }
   section.measure { break-inside: avoid; page-break-inside: avoid; }
+  figure svg { max-height: 62mm; width: auto; }  /* two measures to a page, labels kept */
   thead th, tr.measure td, td.small { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 }
 """
