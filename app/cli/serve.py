@@ -71,5 +71,6 @@ def serve(
         grace=grace,
         environment=environment,
         announce=lambda line: print(line, flush=True),
+        database=runtime.display_url,
     )
     server.serve()

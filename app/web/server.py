@@ -219,7 +219,9 @@ class BureauServer(Server):
         grace: float = 10.0,
         environment: Mapping[str, str] | None = None,
         announce: Callable[[str], None] = print,
+        database: str | None = None,
     ) -> None:
+        self.database = database  # for the log, its password hidden
         self.origin = public_origin(public_url) if public_url else None
         super().__init__(
             " ".join(command),
@@ -267,7 +269,13 @@ class BureauServer(Server):
             self.address = (host, port)
             if self.origin is None:
                 self.public_url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
-            log.info("serving on %s (%s), at most %d sessions", self.public_url, host, self.max_sessions)
+            log.info(
+                "serving on %s (%s) for %s, at most %d sessions",
+                self.public_url,
+                host,
+                self.database or "the default database",
+                self.max_sessions,
+            )
             self.announce(
                 f"survey serve: {self.public_url} (at most {self.max_sessions} sessions at once;"
                 " Ctrl+C stops)"
