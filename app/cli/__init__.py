@@ -39,7 +39,10 @@ def main() -> None:
     try:
         cli(standalone_mode=True)
     except SurveyError as exc:
+        from app.domain.text import visible
+
         for line in str(exc).splitlines() or [type(exc).__name__]:
+            line = visible(line)  # a message may quote a file's or the database's text
             print(line if _has_location(line) else f"survey: {line}", file=sys.stderr)
         sys.exit(1)
     except KeyboardInterrupt:

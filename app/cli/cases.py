@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from app.cli.common import actor, cli, open_runtime_for, out
+from app.cli.common import actor, add_safe_row, cli, open_runtime_for, out
 
 case_cli = typer.Typer(
     help="Cases: history, and supervisors' reassign, reopen and close.",
@@ -120,7 +120,7 @@ def case_show(
             if history.state.disposition
             else None
         )
-        print(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+        print(json.dumps(data, indent=2, default=str))  # \u escapes: no raw controls, no bidi
         return
     state = history.state
     summary = Table(title=f"Case {case_id}", show_header=False)
@@ -148,7 +148,7 @@ def case_show(
         ("last activity", _local(history.last_activity_at)),
         ("closed", _local(history.closed_at)),
     ):
-        summary.add_row(label, value)
+        add_safe_row(summary, label, value)
     out.print(summary)
     if history.attempts:
         attempts = Table(title="Attempts")
@@ -163,7 +163,8 @@ def case_show(
                 "partial" if a.partial else "",
                 a.note or "",
             ]
-            attempts.add_row(
+            add_safe_row(
+                attempts,
                 str(a.attempt_id),
                 a.caller,
                 _local(a.started_at),
@@ -178,8 +179,13 @@ def case_show(
         for column in ("reason", "excluded", "decided by", "at", "note"):
             screening.add_column(column)
         for s in history.screening:
-            screening.add_row(
-                s.reason, "yes" if s.excluded else "no", s.decided_by, _local(s.decided_at), s.note or ""
+            add_safe_row(
+                screening,
+                s.reason,
+                "yes" if s.excluded else "no",
+                s.decided_by,
+                _local(s.decided_at),
+                s.note or "",
             )
         out.print(screening)
     if history.interviews:
@@ -187,7 +193,8 @@ def case_show(
         for column in ("#", "status", "caller", "started", "ended", "answers"):
             interviews.add_column(column)
         for i in history.interviews:
-            interviews.add_row(
+            add_safe_row(
+                interviews,
                 str(i.interview_id),
                 i.status,
                 i.caller or "",
@@ -202,7 +209,7 @@ def case_show(
             events.add_column(column)
         for e in history.events:
             detail = ", ".join(f"{k}: {v}" for k, v in e.detail.items() if v is not None)
-            events.add_row(_local(e.at), e.action, e.by, detail)
+            add_safe_row(events, _local(e.at), e.action, e.by, detail)
         out.print(events)
 
 

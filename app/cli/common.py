@@ -153,7 +153,7 @@ def _authorise(ctx: typer.Context, runtime: Runtime) -> Actor | None:
 def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str | None = None) -> None:
     """People get a table; programs get JSON or CSV with the same keys."""
     if fmt is Format.json:
-        print(json.dumps(rows, indent=2, default=str))
+        print(json.dumps(rows, indent=2, default=str))  # ensure_ascii: controls and bidi as \u escapes
         return
     if fmt is Format.csv:
         buffer = io.StringIO()
@@ -167,5 +167,12 @@ def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str | None = None
     for key in rows[0] if rows else []:
         table.add_column(key.replace("_", " "))
     for row in rows:
-        table.add_row(*(str(v) if v is not None else "" for v in row.values()))
+        add_safe_row(table, *(str(v) if v is not None else "" for v in row.values()))
     out.print(table)
+
+
+def add_safe_row(table: Table, *cells: str) -> None:
+    """A table row of stored text, with any terminal control in it shown as an escape, never obeyed."""
+    from app.domain.text import display
+
+    table.add_row(*(display(cell) for cell in cells))

@@ -40,6 +40,7 @@ from app.domain.questionnaire import (
     StopRule,
     TextQuestion,
 )
+from app.domain.text import strip_unsafe
 from app.errors import SurveyError
 
 Value = int | float | str | date | tuple[int, ...]
@@ -430,7 +431,7 @@ def _validate_date(question: DateQuestion, value: Value | None, today: date | No
 def _validate_text(question: TextQuestion, value: Value | None, *, required: bool) -> str:
     if not isinstance(value, str):
         raise AnswerError("enter some text")
-    value = value.strip()
+    value = strip_unsafe(value, keep="\t\n").strip()  # typed or pasted terminal controls
     if len(value) > question.max_length:
         raise AnswerError(f"at most {question.max_length} characters ({len(value)} given)")
     if not value and required:

@@ -16,6 +16,7 @@ So, at each border:
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -36,6 +37,12 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
+@functools.cache
+def _unsafe_pattern(keep: str) -> re.Pattern[str]:
+    allowed = f"(?![{re.escape(keep)}])" if keep else ""
+    return re.compile(allowed + "[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def is_unsafe(char: str, keep: str = "") -> bool:
     """A C0 or C1 control character, DEL, or a bidirectional control, unless listed in keep."""
     if char in keep:
@@ -46,25 +53,29 @@ def is_unsafe(char: str, keep: str = "") -> bool:
 
 def unsafe_character(text: str, keep: str = "") -> str | None:
     """Why the text may not be stored as it is: the first unsafe character named, or None if it is safe."""
-    for char in text:
-        if is_unsafe(char, keep):
-            return f"{_describe(char)} is not allowed"
-    return None
+    found = _unsafe_pattern(keep).search(text)
+    return None if found is None else f"{_describe(found.group())} is not allowed"
 
 
 def strip_unsafe(text: str, keep: str = "") -> str:
     """The text without escape sequences, control characters (but those in keep) and bidi controls."""
-    if not any(is_unsafe(char, keep) for char in text):
+    pattern = _unsafe_pattern(keep)
+    if pattern.search(text) is None:
         return text
-    without_sequences = _ESCAPE_SEQUENCE.sub("", text)
-    return "".join(char for char in without_sequences if not is_unsafe(char, keep))
+    return pattern.sub("", _ESCAPE_SEQUENCE.sub("", text))
+
+
+def clean_note(text: str | None) -> str | None:
+    """A note as stored: one line of text without controls, or None when nothing is left."""
+    return " ".join(strip_unsafe(text or "", keep="\t\n\r").split()) or None
 
 
 def visible(text: str, keep: str = "") -> str:
     """The text with each unsafe character shown as an escape (\\x1b, \\u202e), for messages and screens."""
-    if not any(is_unsafe(char, keep) for char in text):
+    pattern = _unsafe_pattern(keep)
+    if pattern.search(text) is None:
         return text
-    return "".join(_escape(char) if is_unsafe(char, keep) else char for char in text)
+    return pattern.sub(lambda found: _escape(found.group()), text)
 
 
 def display(text: str | None, *, multiline: bool = False) -> str:

@@ -19,6 +19,7 @@ from app.domain.dispositions import Outcome
 from app.domain.engine import Answer, Engine, render_text
 from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import Questionnaire, StopOutcome
+from app.domain.text import clean_note
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.tallies import tally_interviews
@@ -232,7 +233,7 @@ def record_answer(
                 value=given.stored_value(),
                 answered_at=now,
                 duration_ms=duration_ms,
-                note=note,
+                note=clean_note(note),
             )
         )
     else:
@@ -244,7 +245,7 @@ def record_answer(
         if duration_ms is not None:
             row.duration_ms = (row.duration_ms or 0) + duration_ms
         if note is not None:
-            row.note = note
+            row.note = clean_note(note)
     record_discarded(
         session,
         interview.id,
@@ -328,7 +329,7 @@ def add_note(session: Session, actor: Actor, interview_id: int, question_id: str
     )
     if row is None:
         raise InterviewError("answer the question first; the note is saved with the answer")
-    row.note = note.strip() or None
+    row.note = clean_note(note)
 
 
 def _touch_case(session: Session, interview: Interview, now: datetime) -> None:
@@ -433,7 +434,7 @@ def raise_alert(
         interview_id=interview_id,
         raised_by_id=actor.staff_id,
         raised_at=now,
-        note=note.strip() or "(no note)",
+        note=clean_note(note) or "(no note)",
     )
     session.add(alert)
     session.flush()

@@ -27,6 +27,7 @@ from app.domain.questionnaire import (
     Questionnaire,
     TextQuestion,
 )
+from app.domain.text import clean_note
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.interviews import COMPLETED, PARTIAL, questionnaire_for, record_change, record_discarded
@@ -500,7 +501,7 @@ def flag_interview(session: Session, actor: Actor, interview_id: int, note: str 
     if interview is None:
         raise ReviewError(f"interview {interview_id} does not exist")
     interview.flagged_for_follow_up = note is not None
-    interview.follow_up_note = (note or "").strip() or None
+    interview.follow_up_note = clean_note(note)
     session.add(
         AuditEvent(
             at=utcnow(),

@@ -70,6 +70,7 @@ from app.domain.eligibility import AUTOMATIC, Availability, RiskLevel, Screener,
 from app.domain.permissions import Actor, Permission, require
 from app.domain.phones import check_uk_phone
 from app.domain.questionnaire import ExclusionReason
+from app.domain.text import unsafe_character, visible
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.store.models import AuditEvent, Case, ScreeningDecision
@@ -337,7 +338,8 @@ class _Reader:
 
     def problem(self, line: int, column: str | None, message: str, order: int | None = None) -> None:
         where = f"{self.name}:{line}: "
-        text = where + (f"{column}: {message}" if column else message)
+        # Messages quote cells: any control characters in them are shown as escapes, never sent raw.
+        text = visible(where + (f"{column}: {message}" if column else message))
         self.problems.append((line, _ORDER.get(column or "", _WHOLE_ROW) if order is None else order, text))
 
     def raise_problems(self) -> None:
@@ -420,6 +422,12 @@ class _Reader:
 
         for column in REQUIRED_VALUES:
             report(column, [(i, "a value is required") for i, v in enumerate(raw[column]) if not v])
+
+        for column in COLUMNS:  # terminal controls and bidi overrides are never data
+            report(
+                column,
+                [(i, f"{why}: '{v}'") for i, v in enumerate(raw[column]) if (why := unsafe_character(v))],
+            )
 
         text_values: dict[str, list[str]] = {}
         for column, limit in MAX_LENGTHS.items():

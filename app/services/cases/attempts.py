@@ -16,6 +16,7 @@ from app.domain.dispositions import (
 )
 from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import Questionnaire
+from app.domain.text import clean_note
 from app.services.cases.common import (
     _BAND_COLUMNS,
     CLOSED_FINAL_OUTCOME,
@@ -132,7 +133,7 @@ def finish_attempt(
     attempt.refusal_by = (refusal_by or "").strip() or None
     attempt.ineligible_reason = (ineligible_reason or "").strip() or None
     attempt.partial = partial
-    attempt.note = (note or "").strip() or None
+    attempt.note = clean_note(note)
     return _apply_outcome(session, questionnaire, settings, case_row, attempt, now)
 
 
