@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import LOCAL
+from app.domain.text import display
 from app.services import interviews
 from app.services.interviews import AlertRecord
 from app.tui.screens.base import SurveyScreen
@@ -73,8 +74,8 @@ class AlertsScreen(SurveyScreen[None]):
                 alert.raised_by,
                 (alert.survey or "").replace("_", " "),
                 f"#{alert.case_id}" if alert.case_id else "",
-                Text(alert.note, style=style),
-                alert.action_taken or "OPEN",
+                Text(display(alert.note), style=style),
+                display(alert.action_taken) or "OPEN",
                 key=str(alert.id),
             )
         if self.alerts:

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
+from app.domain.text import display
 from app.services import cases, review
 from app.services.review import SORTS, CallLogRow
 from app.tui import keys
@@ -108,7 +109,7 @@ class CallLogScreen(SurveyScreen[None]):
                 row.started_at.astimezone(LOCAL).strftime("%d/%m %H:%M"),
                 row.caller,
                 row.survey.replace("_", " "),
-                row.division,
+                display(row.division),
                 (row.outcome or "in progress").replace("_", " "),
                 str(row.seconds) if row.seconds is not None else "",
                 f"#{row.case_id}",
@@ -177,19 +178,20 @@ class CaseHistoryScreen(SurveyScreen[None]):
         if state.disposition:
             text.append(f" · {state.disposition}")
         text.append(
-            f"\n{history.victim_name or '(personal data deleted)'} · {history.crime_ref} · reported"
-            f" {history.report_date:%d/%m/%Y} · {history.division} / {history.district}\n"
+            f"\n{display(history.victim_name) or '(personal data deleted)'} · {display(history.crime_ref)}"
+            f" · reported {history.report_date:%d/%m/%Y} · {display(history.division)}"
+            f" / {display(history.district)}\n"
         )
         if state.allocated_to:
             text.append(f"Held by {state.allocated_to}\n")
         if state.closed_reason:
-            text.append(f"Closed: {state.closed_reason}\n")
+            text.append(f"Closed: {display(state.closed_reason)}\n")
         text.append("\nScreening\n", style="bold underline")
         for decision in history.screening:
             mark = "excluded" if decision.excluded else "ok"
             text.append(
                 f"  {decision.decided_at.astimezone(LOCAL):%d/%m %H:%M} {decision.reason}: {mark}"
-                f" ({decision.decided_by}){' - ' + decision.note if decision.note else ''}\n"
+                f" ({decision.decided_by}){' - ' + display(decision.note) if decision.note else ''}\n"
             )
         text.append("\nCalls\n", style="bold underline")
         for attempt in history.attempts:
@@ -198,7 +200,7 @@ class CaseHistoryScreen(SurveyScreen[None]):
             if attempt.appointment_at:
                 text.append(f" (call back {attempt.appointment_at.astimezone(LOCAL):%d/%m %H:%M})")
             if attempt.note:
-                text.append(f" - {attempt.note}")
+                text.append(f" - {display(attempt.note)}")
             text.append("\n")
         text.append("\nInterviews (press i to open the latest)\n", style="bold underline")
         for interview in history.interviews:

@@ -11,6 +11,7 @@ from textual.widgets import Footer, Static
 
 from app.domain.dispositions import Outcome
 from app.domain.questionnaire import Option
+from app.domain.text import display
 from app.services import calls, cases
 from app.services.calls import ScreeningView
 from app.tui import keys
@@ -49,7 +50,7 @@ class DialScreen(CallScreen):
 
     def compose(self) -> ComposeResult:
         yield Static(
-            Text(f"Case #{self.view.case_id} · {self.view.survey_title} · {self.view.victim_name}"),
+            Text(f"Case #{self.view.case_id} · {self.view.survey_title} · {display(self.view.victim_name)}"),
             classes="title",
             id="case",
         )

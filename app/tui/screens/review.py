@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from app.clock import LOCAL, today
 from app.domain.engine import AnswerError, parse_date
+from app.domain.text import display
 from app.services import review
 from app.services.review import CallerWork, FeedbackItem, InterviewDetail, InterviewListRow
 from app.tui import keys
@@ -70,7 +71,7 @@ class InterviewsScreen(SurveyScreen[None]):
                 row.survey.replace("_", " "),
                 row.status + (" (imported)" if row.imported else ""),
                 row.caller or "",
-                row.division or "",
+                display(row.division),
                 Text("FLAG", style="bold yellow") if row.flagged else "",
             )
         noun = "interview" if len(rows) == 1 else "interviews"
@@ -135,7 +136,7 @@ class InterviewDetailScreen(SurveyScreen[None]):
             if detail.ended_at
             else ""
         )
-        flag = f"  FLAGGED: {detail.follow_up_note}" if detail.flagged else ""
+        flag = f"  FLAGGED: {display(detail.follow_up_note)}" if detail.flagged else ""
         consent = "yes" if detail.feedback_consent else "no"
         self.query_one("#summary", Static).update(
             Text(
@@ -150,9 +151,9 @@ class InterviewDetailScreen(SurveyScreen[None]):
         for answer in detail.answers:
             table.add_row(
                 Text(answer.question_id, style="bold" if answer.verbatim else ""),
-                Text(answer.answer),
+                Text(display(answer.answer, multiline=True)),
                 f"{answer.seconds:.0f}" if answer.seconds is not None else "",
-                Text(answer.note or ""),
+                Text(display(answer.note)),
             )
         if detail.answers:
             table.move_cursor(row=min(row, len(detail.answers) - 1))
@@ -162,8 +163,9 @@ class InterviewDetailScreen(SurveyScreen[None]):
             new = change.new if change.new is not None else "(no answer)"
             changes.append(
                 f"{change.at.astimezone(LOCAL):%d/%m %H:%M} {change.question_id}: {change.kind}"
-                f" {old} -> {new}"
-                f"{' by ' + change.by if change.by else ''}{' - ' + change.reason if change.reason else ''}\n"
+                f" {display(old)} -> {display(new)}"
+                f"{' by ' + change.by if change.by else ''}"
+                f"{' - ' + display(change.reason) if change.reason else ''}\n"
             )
         if not detail.changes:
             changes.append("none\n")
@@ -265,12 +267,13 @@ class FeedbackScreen(SurveyScreen[None]):
         for item in items:
             when = item.completed_at.astimezone(LOCAL).strftime("%d/%m/%Y") if item.completed_at else ""
             text.append(
-                f"{item.crime_ref} · {item.victim_name} · {item.division} / {item.district} · {when}\n",
+                f"{display(item.crime_ref)} · {display(item.victim_name)} · {display(item.division)}"
+                f" / {display(item.district)} · {when}\n",
                 style="bold",
             )
             for question, said in item.comments:
                 text.append(f"  {question}\n", style="dim")
-                text.append(f'  "{said}"\n')
+                text.append(f'  "{display(said, multiline=True)}"\n')
             text.append("\n")
         if not items:
             text.append("No comments with consent to pass on.")

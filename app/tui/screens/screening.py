@@ -8,6 +8,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Footer, Header, Static
 
+from app.domain.text import display
 from app.services import calls, cases
 from app.services.calls import ScreeningView
 from app.tui import keys
@@ -56,8 +57,9 @@ class ScreeningScreen(CallScreen):
             risk = f"   Risk: {view.risk_level.upper()}" if view.risk_level else ""
             yield Static(
                 Text(
-                    f"Victim: {view.victim_name}   Crime ref: {view.crime_ref}\n"
-                    f"Reported {view.report_date:%d/%m/%Y}   {view.division} / {view.district}{risk}"
+                    f"Victim: {display(view.victim_name)}   Crime ref: {display(view.crime_ref)}\n"
+                    f"Reported {view.report_date:%d/%m/%Y}   {display(view.division)}"
+                    f" / {display(view.district)}{risk}"
                 ),
                 id="case-details",
             )
