@@ -77,6 +77,7 @@ from app.domain.questionnaire import (
     Scale,
     Statement,
 )
+from app.domain.text import csv_cell, xlsx_text
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.report import Period
@@ -947,6 +948,8 @@ def _describe_values(variable: Variable) -> str:
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
+    if isinstance(value, str):
+        return csv_cell(value)  # never a formula in a spreadsheet
     if isinstance(value, datetime):
         return value.isoformat(timespec="seconds")
     if isinstance(value, date):
@@ -977,22 +980,27 @@ def _naive_local(value: datetime) -> datetime:
     return value.astimezone(LOCAL).replace(tzinfo=None)
 
 
-def _changes_sheet(book: Any, changes: Sequence[Mapping[str, Any]]) -> None:
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    """A cell that shows what it holds: text always as an explicit string (never a formula, whatever
+    it starts with), without the characters XML cannot hold; times as local date-times."""
     from openpyxl.cell import WriteOnlyCell
 
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=xlsx_text(value))
+        cell.data_type = "s"
+        return cell
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=_naive_local(value))
+        cell.number_format = "yyyy-mm-dd hh:mm:ss"
+        return cell
+    return value
+
+
+def _changes_sheet(book: Any, changes: Sequence[Mapping[str, Any]]) -> None:
     sheet = book.create_sheet("changes")
     sheet.append(list(CHANGE_COLUMNS))
     for change in changes:
-        cells: list[Any] = []
-        for column in CHANGE_COLUMNS:
-            value = change[column]
-            if isinstance(value, datetime):
-                cell = WriteOnlyCell(sheet, value=_naive_local(value))
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                cells.append(cell)
-            else:
-                cells.append(value)
-        sheet.append(cells)
+        sheet.append([_xlsx_cell(sheet, change[column]) for column in CHANGE_COLUMNS])
 
 
 def write_xlsx(
@@ -1004,24 +1012,15 @@ def write_xlsx(
 ) -> None:
     """Sheets 'data' (one row per interview), 'codebook' (every variable) and 'changes' (the history)."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
 
     book = Workbook(write_only=True)
     data = book.create_sheet("data")
     data.append([v.name for v in variables])
     for row in rows:
-        cells: list[Any] = []
-        for value in row:
-            if isinstance(value, datetime):
-                cell = WriteOnlyCell(data, value=_naive_local(value))
-                cell.number_format = "yyyy-mm-dd hh:mm:ss"
-                cells.append(cell)
-            else:
-                cells.append(value)
-        data.append(cells)
+        data.append([_xlsx_cell(data, value) for value in row])
     codebook = book.create_sheet("codebook")
     for line in codebook_rows(variables):
-        codebook.append(line)
+        codebook.append([_xlsx_cell(codebook, value) for value in line])
     codebook.append([])
     codebook.append(["code", "meaning"])
     for code, text in MISSING_CODE_NOTES:

@@ -44,6 +44,7 @@ from app.domain.questionnaire import (
     Questionnaire,
     TextQuestion,
 )
+from app.domain.text import from_csv_cell
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.services.export import (
@@ -170,7 +171,7 @@ def _read(path: Path, catalogue: Catalogue) -> list[_Row]:
             line = reader.line_num + 1
             for record in reader:
                 if any(cell.strip() for cell in record):
-                    records.append((line, record))
+                    records.append((line, [from_csv_cell(cell) for cell in record]))  # as exported
                 line = reader.line_num + 1
     except FileNotFoundError:
         raise ResponsesFileError([f"{name}: file not found"]) from None

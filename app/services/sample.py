@@ -282,6 +282,10 @@ def _decode(raw: bytes, name: str) -> str:
 
 
 @lru_cache(maxsize=65_536)
+def _unsafe(value: str) -> str | None:
+    return unsafe_character(value, keep="\t\n\r")
+
+
 def _parse_date(value: str) -> date | str:
     """A date from YYYY-MM-DD or DD/MM/YYYY, or the message explaining why not."""
     iso = _ISO_DATE.fullmatch(value)
@@ -423,10 +427,11 @@ class _Reader:
         for column in REQUIRED_VALUES:
             report(column, [(i, "a value is required") for i, v in enumerate(raw[column]) if not v])
 
-        for column in COLUMNS:  # terminal controls and bidi overrides are never data
+        # Terminal controls and bidi overrides are never data (tabs and line breaks become spaces below).
+        for column in COLUMNS:
+            values = raw[column]
             report(
-                column,
-                [(i, f"{why}: '{v}'") for i, v in enumerate(raw[column]) if (why := unsafe_character(v))],
+                column, [(i, f"{why}: '{values[i]}'") for i, why in enumerate(map(_unsafe, values)) if why]
             )
 
         text_values: dict[str, list[str]] = {}
