@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 
 from app.cli import (  # noqa: F401 - importing a module registers its commands
+    audit,
     cases,
     database,
     demo,
@@ -16,6 +17,7 @@ from app.cli import (  # noqa: F401 - importing a module registers its commands
     rates,
     report,
     responses,
+    retention,
     sample,
     serve,
     settings,

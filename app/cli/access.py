@@ -73,6 +73,9 @@ COMMANDS: dict[str, Access] = {
     # The first administrator of a new database is added without signing in (there is nobody to sign in).
     "user add": needs(Permission.MANAGE_STAFF, first_run=True),
     "user list": needs(Permission.MANAGE_STAFF),
+    "audit": needs(Permission.VIEW_AUDIT),
+    "purge": needs(Permission.DELETE_PERSONAL_DATA),
+    "erase": needs(Permission.DELETE_PERSONAL_DATA),
 }
 
 

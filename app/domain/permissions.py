@@ -33,6 +33,9 @@ class Permission(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_QUESTIONNAIRES = "manage_questionnaires"
     MANAGE_SETTINGS = "manage_settings"  # calling hours, retry gaps, stale-allocation time
+    VIEW_AUDIT = "view_audit"  # read the audit log
+    DELETE_PERSONAL_DATA = "delete_personal_data"  # retention purge, erasure on request
+    REDACT_VERBATIMS = "redact_verbatims"  # review free-text answers before analysts see them
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
@@ -47,6 +50,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.HANDLE_SAFEGUARDING,
             Permission.REPORT,
             Permission.MANAGE_SETTINGS,
+            Permission.REDACT_VERBATIMS,
         }
     ),
     Role.ANALYST: frozenset({Permission.EXPORT, Permission.REPORT, Permission.IMPORT_RESPONSES}),
@@ -58,6 +62,8 @@ GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.MANAGE_QUESTIONNAIRES,
             Permission.MANAGE_SETTINGS,
             Permission.REPORT,
+            Permission.VIEW_AUDIT,
+            Permission.DELETE_PERSONAL_DATA,
         }
     ),
 }

@@ -133,6 +133,8 @@ class BureauSettings:
     #: Minutes without a key press before the app locks its screen, and without a command before a
     #: command-line sign-in ends.
     idle_minutes: int
+    #: Days after a case closes before `survey purge` deletes its personal data.
+    retention_days: int
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,9 @@ SPECS: dict[str, _Spec] = {
         "15",
         "minutes without use before the app locks its screen and a command-line sign-in ends",
         _whole(1, 24 * 60),
+    ),
+    "retention_days": _Spec(
+        "90", "days after a case closes before `survey purge` deletes its personal data", _whole(1, 3650)
     ),
 }
 

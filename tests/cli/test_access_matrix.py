@@ -59,6 +59,9 @@ ARGS: dict[str, list[str] | None] = {
     "settings set": ["settings", "set", "retry_gap_minutes", "120"],
     "user add": ["user", "add", "new_{role}", "--role", "caller", "--password-stdin"],
     "user list": ["user", "list"],
+    "audit": ["audit", *YEAR, "--format", "json"],
+    "purge": ["purge", "--dry-run"],
+    "erase": ["erase", "{erase}", "--reason", "the victim asked"],
 }
 INPUT = {"login": "a test password\n", "user add": "a long password\n"}
 # login and logout change who is signed in: they run last for each role.
@@ -103,6 +106,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 "show": add_case(session),
                 "reassign": add_case(session),
                 "close": add_case(session),
+                "erase": add_case(session),
                 "reopen": add_case(
                     session,
                     report_date=utcnow().date() - timedelta(days=60),
@@ -183,6 +187,9 @@ def test_every_command_as_every_role(role: Role | None, world: dict[str, Any], i
         ("sample import", {Role.ADMIN}),
         ("user add", {Role.ADMIN}),
         ("user list", {Role.ADMIN}),
+        ("audit", {Role.ADMIN}),
+        ("purge", {Role.ADMIN}),
+        ("erase", {Role.ADMIN}),
     ],
 )
 def test_who_may_see_or_change_personal_data(command: str, roles: set[Role]) -> None:
