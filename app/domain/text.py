@@ -122,3 +122,39 @@ def _describe(char: str) -> str:
         kind = "control character"
     name = unicodedata.name(char, "")
     return f"{kind} U+{code:04X}{f' ({name.lower()})' if name else ''}"
+
+
+# ------------------------------------------------------------------ redaction of verbatims
+
+#: What a marked span becomes in the text analysts see.
+REDACTION_KINDS = ("name", "place", "other")
+
+
+def find_spans(text: str, phrase: str, kind: str) -> list[tuple[int, int, str]]:
+    """Every place where phrase occurs in text (ignoring case), as (start, end, kind) spans."""
+    if kind not in REDACTION_KINDS:
+        raise ValueError(f"unknown kind of redaction {kind!r}; use one of {', '.join(REDACTION_KINDS)}")
+    phrase = phrase.strip()
+    if not phrase:
+        return []
+    return [(m.start(), m.end(), kind) for m in re.finditer(re.escape(phrase), text, flags=re.IGNORECASE)]
+
+
+def redact(text: str, spans: list[tuple[int, int, str]]) -> str:
+    """The text with each span replaced by [name], [place] or [other]; overlapping spans merge."""
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(spans):
+        if not (0 <= start < end <= len(text)) or kind not in REDACTION_KINDS:
+            raise ValueError(f"span {start}-{end} ({kind}) does not fit a text of {len(text)} characters")
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2])
+        else:
+            merged.append((start, end, kind))
+    parts, position = [], 0
+    for start, end, kind in merged:
+        parts.append(text[position:start])
+        parts.append(f"[{kind}]")
+        position = end
+    parts.append(text[position:])
+    return "".join(parts)

@@ -76,6 +76,7 @@ from app.domain.questionnaire import (
     Questionnaire,
     Scale,
     Statement,
+    TextQuestion,
 )
 from app.domain.text import csv_cell, xlsx_text
 from app.errors import SurveyError
@@ -191,6 +192,20 @@ META_VARIABLES = (
     Variable(
         "flagged_for_follow_up",
         "Flagged by a supervisor for follow-up",
+        Kind.FLAG,
+        YES_NO_FLAG,
+        spss_format="F1.0",
+    ),
+    Variable(
+        "verbatims_pending",
+        "Free-text answers not yet reviewed by a supervisor (exported empty)",
+        Kind.INTEGER,
+        level=Level.SCALE,
+        spss_format="F3.0",
+    ),
+    Variable(
+        "may_quote",
+        "The victim agreed their words may be quoted anonymously",
         Kind.FLAG,
         YES_NO_FLAG,
         spss_format="F1.0",
@@ -488,6 +503,7 @@ def export_rows(session: Session, plan: ExportPlan) -> Iterator[dict[str, Any]]:
             )
         ):
             stored.setdefault(interview_id, {})[question_id] = (code, value)
+        pending = _redact_verbatims(session, engines, chunk, stored)
         corrected = set(
             session.scalars(
                 select(AnswerChange.interview_id)
@@ -512,12 +528,62 @@ def export_rows(session: Session, plan: ExportPlan) -> Iterator[dict[str, Any]]:
                 "imported": int(row.imported),
                 "corrected": int(row.id in corrected),
                 "flagged_for_follow_up": int(bool(row.flagged_for_follow_up)),
+                "verbatims_pending": pending.get(row.id, 0),
             }
             engine = engines[row.questionnaire_version]
+            cells["may_quote"] = _may_quote(engine.questionnaire, stored.get(row.id, {}))
             answers = _answers(engine.questionnaire, stored.get(row.id, {}))
             cells.update(_question_cells(plan, engine, answers, row.status))
             cells.update(_measure_cells(measures, answers))
             yield cells
+
+
+def _redact_verbatims(
+    session: Session,
+    engines: Mapping[int, Engine],
+    chunk: Sequence[Any],
+    stored: dict[int, dict[str, tuple[int | None, str | None]]],
+) -> dict[int, int]:
+    """Free text as analysts may see it: the supervisor's redaction, or empty until there is one.
+    Changes `stored` in place; returns how many verbatims of each interview await review."""
+    from app.services.redaction import redacted_texts
+
+    text_ids = {
+        version: {q.id for q in engine.questionnaire.questions() if isinstance(q, TextQuestion)}
+        for version, engine in engines.items()
+    }
+    verbatims = [
+        (row.id, question_id, code, value)
+        for row in chunk
+        for question_id, (code, value) in stored.get(row.id, {}).items()
+        if value and question_id in text_ids[row.questionnaire_version]
+    ]
+    if not verbatims:
+        return {}
+    answer_ids = dict(
+        ((interview_id, question_id), answer_id)
+        for answer_id, interview_id, question_id in session.execute(
+            select(Answer.id, Answer.interview_id, Answer.question_id).where(
+                Answer.interview_id.in_({v[0] for v in verbatims})
+            )
+        )
+    )
+    redacted = redacted_texts(
+        session, [(answer_ids[(i, q)], i, q, value) for i, q, _, value in verbatims if (i, q) in answer_ids]
+    )
+    pending: dict[int, int] = {}
+    for interview_id, question_id, code, _ in verbatims:
+        text = redacted.get((interview_id, question_id))
+        if text is None:
+            pending[interview_id] = pending.get(interview_id, 0) + 1
+        stored[interview_id][question_id] = (code, text or "")
+    return pending
+
+
+def _may_quote(questionnaire: Questionnaire, stored: Mapping[str, tuple[int | None, str | None]]) -> int:
+    """1 where the victim agreed to be quoted (the questionnaire's quote consent answered yes), else 0."""
+    question = questionnaire.consent_question("quote")
+    return int(question is not None and stored.get(question, (None, None))[0] == 1)
 
 
 def _answers(

@@ -36,6 +36,7 @@ from app.store.models import (
     Interview,
     SafeguardingAlert,
     ScreeningDecision,
+    VerbatimRedaction,
 )
 
 #: What a purged case's crime reference becomes: nothing that leads back to the police record.
@@ -151,6 +152,7 @@ def erase_case(session: Session, actor: Actor, case_id: int, reason: str) -> int
         delete(SafeguardingAlert).where(
             or_(SafeguardingAlert.case_id == case_id, SafeguardingAlert.interview_id.in_(interview_ids))
         ),
+        delete(VerbatimRedaction).where(VerbatimRedaction.interview_id.in_(interview_ids)),
         delete(AnswerChange).where(AnswerChange.interview_id.in_(interview_ids)),
         delete(Answer).where(Answer.interview_id.in_(interview_ids)),
         delete(Interview).where(Interview.id.in_(interview_ids)),

@@ -275,6 +275,26 @@ class Answer(Base):
     interview: Mapped[Interview] = relationship(back_populates="answers")
 
 
+class VerbatimRedaction(Base):
+    """A supervisor's review of one free-text answer: the text analysts may see, names and places replaced.
+
+    original_hash is the SHA-256 of the answer's value when reviewed: a later correction of the answer
+    makes the review stale, and the verbatim waits for review again.
+    """
+
+    __tablename__ = "verbatim_redactions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("answers.id", ondelete="CASCADE"), unique=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"), index=True)
+    question_id: Mapped[str] = mapped_column(String(64))
+    redacted: Mapped[str] = mapped_column(Text)
+    original_hash: Mapped[str] = mapped_column(String(64))
+    spans: Mapped[int]  # how many spans were replaced
+    reviewed_by_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime]
+
+
 class AnswerChange(Base):
     """History of an answer that was changed, discarded (routing moved on) or corrected afterwards."""
 
@@ -385,4 +405,5 @@ __all__ = [
     "StaffSession",
     "SurveyDayCount",
     "UTCDateTime",
+    "VerbatimRedaction",
 ]

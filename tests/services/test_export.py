@@ -16,10 +16,11 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.clock import utcnow
 from app.domain.engine import Answer as EngineAnswer
 from app.domain.permissions import Actor, PermissionDenied, Role
 from app.services import export as export_service
-from app.services import review
+from app.services import redaction, review
 from app.services.catalogue import Catalogue, bundled_dir, load_catalogue, register
 from app.services.export import (
     META_COLUMNS,
@@ -33,7 +34,8 @@ from app.services.export import (
     pseudonymous_id,
     routing_condition,
 )
-from app.store.models import AuditEvent, Case
+from app.store.models import Answer as AnswerRow
+from app.store.models import AuditEvent, Case, Staff
 from tests.services.test_report import add_interview, utc
 
 DATA = Path(__file__).parents[1] / "data" / "responses"
@@ -113,6 +115,7 @@ def pilot(session_factory: sessionmaker[Session], catalogue: Catalogue) -> sessi
             division="South",
             district="South 2",
         )
+        review_every_verbatim(session)
         add_interview(
             session,
             v2,
@@ -126,6 +129,21 @@ def pilot(session_factory: sessionmaker[Session], catalogue: Catalogue) -> sessi
             session, v2, utc(2020, 8, 7), {"overall": 5}, imported=True, external_id="OLD-77", division="West"
         )
     return session_factory
+
+
+def review_every_verbatim(session: Session) -> None:
+    """A supervisor approves each free-text answer as it is, so that analysts' exports carry it."""
+    reviewer = session.scalar(select(Staff).where(Staff.username == "sam"))
+    if reviewer is None:
+        reviewer = Staff(
+            username="sam", display_name="Sam", role="supervisor", password_hash="x", created_at=utcnow()
+        )
+        session.add(reviewer)
+        session.flush()
+    supervisor = Actor(reviewer.id, "sam", Role.SUPERVISOR)
+    verbatims = select(AnswerRow.id).where(AnswerRow.question_id == "comments", AnswerRow.value != "")
+    for answer_id in session.scalars(verbatims):
+        redaction.approve(session, supervisor, answer_id, [])
 
 
 def export(sessions: sessionmaker[Session], catalogue: Catalogue, path: Path, **kw: Any) -> Any:
@@ -180,6 +198,7 @@ def test_csv(pilot: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path)
     assert [r["overall_positive"] for r in rows] == ["1", "1", "0", "0"]
     assert [r["kept_informed_positive"] for r in rows] == ["1", "0", "0", "0"]
     assert {(r["corrected"], r["flagged_for_follow_up"]) for r in rows} == {("0", "0")}
+    assert {r["verbatims_pending"] for r in rows} == {"0"}
     assert {r["status"] for r in rows} == {"completed"}
     for secret in PERSONAL:
         assert secret.encode() not in raw

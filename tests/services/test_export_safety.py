@@ -18,6 +18,7 @@ from app.domain.text import FORMULA_START, csv_cell
 from app.services.catalogue import load_catalogue, register
 from app.services.export import export_interviews
 from tests.domain.test_text import hostile_text
+from tests.services.test_export import review_every_verbatim
 from tests.services.test_report import add_interview, utc
 
 DATA = Path(__file__).parents[1] / "data" / "responses"
@@ -46,6 +47,7 @@ def seed(sessions: sessionmaker[Session], comments: list[str], district: str = "
                 {"overall": 1, "comments": EngineAnswer(value=comment)},
                 district=district,
             )
+        review_every_verbatim(session)
 
 
 def export(sessions: sessionmaker[Session], path: Path) -> None:
