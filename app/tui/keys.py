@@ -74,6 +74,14 @@ KEYS: tuple[AppKey, ...] = (
     AppKey("home", "callers_work", "w", "w", "Callers' work"),
     AppKey("home", "interviews", "i", "i", "Interviews"),
     AppKey("home", "feedback", "f", "f", "Feedback"),
+    AppKey(
+        "home",
+        "verbatims",
+        "v",
+        "v",
+        "Verbatim review",
+        help="Redact free-text answers before analysts see them",
+    ),
     AppKey("home", "dashboard", "d", "d", "Dashboard"),
     # screening
     AppKey("screening", "answer(True)", "y", "y", "Yes"),

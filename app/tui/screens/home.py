@@ -48,6 +48,8 @@ class HomeScreen(SurveyScreen[None]):
             return can(actor, Permission.REVIEW_CALLS)
         if action == "dashboard":
             return can(actor, Permission.REPORT)
+        if action == "verbatims":
+            return can(actor, Permission.REDACT_VERBATIMS)
         return True
 
     def on_mount(self) -> None:
@@ -216,6 +218,11 @@ class HomeScreen(SurveyScreen[None]):
         from app.tui.screens.review import FeedbackScreen
 
         self.app.push_screen(FeedbackScreen())
+
+    def action_verbatims(self) -> None:
+        from app.tui.screens.verbatims import VerbatimReviewScreen
+
+        self.app.push_screen(VerbatimReviewScreen())
 
     def action_dashboard(self) -> None:
         from app.tui.screens.dashboard import DashboardScreen
