@@ -23,6 +23,7 @@ from app.services.runtime import Runtime
 from app.services.staff import StaffRecord
 from app.tui import keys
 from app.tui.screens.base import CallScreen
+from app.tui.screens.lock import IdleLock
 from app.tui.typeahead import InputEvent, TypeAhead
 
 log = logging.getLogger(__name__)
@@ -73,6 +74,7 @@ class SurveyApp(App[None]):
     def __init__(self, runtime: Runtime) -> None:
         super().__init__()
         self.runtime = runtime
+        self.idle = IdleLock(self)
         self.user: StaffRecord | None = None
         self.writes = WriteQueue()
         self._success_handlers: dict[Worker[Any], Callable[[Any], None]] = {}
@@ -94,11 +96,14 @@ class SurveyApp(App[None]):
         self.sub_title = f"{user.display_name} ({user.role.value})"
         self.switch_screen(HomeScreen())
         self.watch_alerts()
+        self.idle.start()
 
     # ------------------------------------------------------------ keys
 
     async def on_event(self, event: events.Event) -> None:
         """Every key passes here in the order it was pressed: a busy screen's keys wait their turn."""
+        if isinstance(event, events.Key | events.Paste | events.MouseDown):
+            self.idle.touch()
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
             gate = getattr(self.screen, "type_ahead", None)
             if isinstance(gate, TypeAhead):
@@ -197,6 +202,8 @@ class SurveyApp(App[None]):
         attempt_id, interview_id = screen.call_ids()
         while not isinstance(self.screen, HomeScreen) and len(self.screen_stack) > 2:
             self.pop_screen()
+        if self.idle.locked:  # from the lock screen: the call ends, the lock stays
+            self.idle.lock()
         actor = self.user.actor()
         catalogue = self.runtime.catalogue
 
