@@ -204,15 +204,16 @@ def _wide_table(report: Report) -> Table:
     for figures in report.periods:
         table.add_column(figures.period.label, justify="right", no_wrap=True)
     table.add_row("Surveys", *(f"{p.surveys}{'*' if p.small_sample else ''}" for p in report.periods))
+    change = "  vs rest" if report.by_field else "  change"
     for info in report.measures:
         cells = [p.measure(info.id) for p in report.periods]
         table.add_section()
         table.add_row(info.label, *(_pct(m.pct, m.small_sample) for m in cells), style="bold")
         table.add_row("  95% interval", *(_interval(m.ci95) for m in cells))
-        table.add_row("  change", *(change_words(report, m) for m in cells))
+        table.add_row(change, *(change_words(report, m) for m in cells))
         table.add_row("  excl. neutral", *(_pct(m.pct_excl_neutral, m.small_sample) for m in cells))
         table.add_row("  95% interval", *(_interval(m.ci95_excl_neutral) for m in cells))
-        table.add_row("  change", *(change_words(report, m, True) for m in cells))
+        table.add_row(change, *(change_words(report, m, True) for m in cells))
         table.add_row("  not recorded", *(str(m.not_recorded) for m in cells))
     return table
 
@@ -228,13 +229,15 @@ def _long_tables(report: Report) -> list[Table]:
             pad_edge=False,
             padding=(0, 0),
         )
+        first = report.by_field.replace("_", " ").capitalize() if report.by_field else "Period"
+        change = "vs rest" if report.by_field else "change"
         for name, justify in (
-            ("Period", "left"),
+            (first, "left"),
             ("Surveys", "right"),
             ("%\n(95% interval)", "right"),
-            ("change", "left"),
+            (change, "left"),
             ("excl. neutral\n(95% interval)", "right"),
-            ("change", "left"),
+            (change, "left"),
             ("not\nrec.", "right"),
         ):
             table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
