@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from app.cli.common import actor, cli, open_runtime_for, options, out
+from app.cli.progress import QuietOption, progress_bar
 
 sample_cli = typer.Typer(
     help="Sample imports: crime-records extracts of victims to call.", no_args_is_help=True
@@ -34,27 +35,40 @@ def sample_import(
     format: Annotated[
         SummaryFormat, typer.Option("--format", "-f", help="table or json.")
     ] = SummaryFormat.table,
+    warnings: Annotated[
+        Path | None,
+        typer.Option(
+            "--warnings",
+            metavar="FILE",
+            help="Write every warning to this CSV file (the summary shows the first few and counts).",
+        ),
+    ] = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Check a whole extract and import its new cases, screened; any bad row and nothing is imported.
 
-    Problems go to stderr as FILE:LINE: column: message, and the command exits 1. The JSON summary is
-    {"imported", "already_present", "excluded": {reason: n}, "not_released", "shared_phone_warnings":
-    [{"lines", "crime_refs", "in_database"}]}.
+    The extract may be UTF-8 (with or without a byte order mark), UTF-16 with a byte order mark, or
+    Windows-1252 as spreadsheets save it. Problems go to stderr as FILE:LINE: column: message, and the
+    command exits 1. The JSON summary is {"imported", "already_present", "excluded": {reason: n},
+    "not_released", "shared_phone_warnings": n}; --warnings FILE lists every warning.
     """
     from app.services.sample import import_sample
 
     runtime = open_runtime_for(ctx)
     try:
         # The whole file is checked before the first statement, which is what takes SQLite's write lock.
-        with runtime.sessions.begin() as session:
-            summary = import_sample(session, actor(ctx), runtime.catalogue, file)
+        with runtime.sessions.begin() as session, progress_bar(quiet) as progress:
+            summary = import_sample(
+                session, actor(ctx), runtime.catalogue, file, progress=progress, warnings_to=warnings
+            )
     finally:
         runtime.close()
 
     if format is SummaryFormat.json:
         print(json.dumps(summary.to_dict(), indent=2))
         return
-    table = Table(title=Text(f"Sample import: {file.name}"))
+    read_as = "" if summary.encoding.startswith("UTF-8") else f" (read as {summary.encoding})"
+    table = Table(title=Text(f"Sample import: {file.name}{read_as}"))
     table.add_column("cases")
     table.add_column("count", justify="right")
     table.add_row("new cases imported", str(summary.imported))
@@ -64,8 +78,18 @@ def sample_import(
     table.add_row("  closed, fieldwork window already over", str(summary.not_released))
     table.add_row("already present (left unchanged)", str(summary.already_present))
     out.print(table)
-    for warning in summary.shared_phone_warnings:
-        print(f"warning: {warning}")
+    count = summary.shared_phone_warnings
+    if count > len(summary.first_warnings):
+        print(
+            f"warning: {count:,} telephone numbers each reach more than one case: take care not to mention"
+            f" one victim's crime to another. The first {len(summary.first_warnings)}:"
+        )
+    for warning in summary.first_warnings:
+        print(f"{file}:{warning.lines[0]}: warning: {warning}")
+    if warnings is not None:
+        print(f"{count:,} warning{'' if count == 1 else 's'} written to {warnings}")
+    elif count > len(summary.first_warnings):
+        print(f"(all {count:,} with --warnings FILE)")
 
 
 class TemplateFormat(StrEnum):

@@ -1,10 +1,11 @@
 """Sample import: a crime-records CSV extract, checked whole, then loaded and screened in one transaction.
 
-The file (one row per victim and crime; `COLUMNS`, any order, header row) is read and checked completely
-before the database is touched: any problem raises `SampleFileError` with one `FILE:LINE: column: message`
-line per problem, and nothing is imported. A good file is then loaded in the caller's transaction, in
-bulk (executemany in chunks, existing cases looked up in bulk), and every new case is screened once with
-the automatic eligibility rules of its survey (app.domain.eligibility):
+The file (one row per victim and crime; `COLUMNS`, any order, header row; UTF-8, UTF-16 with a byte order
+mark or Windows-1252, see app.services.textfile) is read and checked completely before the database is
+touched: any problem raises `SampleFileError` with one `FILE:LINE: column: message` line per problem, and
+nothing is imported. A good file is then loaded in the caller's transaction, in bulk (executemany or
+COPY in chunks, existing cases looked up in bulk), and every new case is screened once with the
+automatic eligibility rules of its survey (app.domain.eligibility):
 
 =====================  ==========  =========================  ===================  ==================
 screening at import    status      final_disposition          closed_reason        next_call_at
@@ -37,22 +38,34 @@ inside the window      open        NULL                       NULL              
   data is an error.
 - The summary warns about a telephone number shared by several cases, in the file or with cases already in
   the database (several victims in one household): crime references and file lines only, never names.
+  A summary counts them and keeps the first few; `warnings_to` writes every one to a CSV file.
+
+Memory does not grow with the extract (a national extract has millions of rows). The first pass reads
+the file in chunks, checks each chunk column by column, and writes the good rows to a private spool
+(app.services.textfile.Spool); what it keeps per row is a few integers in arrays: the line, a hash of
+the case's key and of its data (duplicates within the file), hashes of its numbers (shared phones). A
+repeated key is confirmed on the rows themselves before it is reported, so a hash collision can never
+turn into a wrong message or a lost row. Only then, inside the caller's transaction, a second pass over
+the spool looks up the cases already in the database and the numbers they share, and a third screens and
+inserts the new cases, chunk by chunk.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
-import io
 import json
 import logging
+import os
 import re
 import time
 import uuid
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, date, datetime
 from datetime import time as clock_time
 from functools import lru_cache
@@ -60,6 +73,7 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
+import numpy as np
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -73,6 +87,8 @@ from app.domain.questionnaire import ExclusionReason
 from app.domain.text import unsafe_character, visible
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
+from app.services.progress import SILENT, Progress
+from app.services.textfile import Spool, TextFileError, recognise
 from app.store.models import AuditEvent, Case, ScreeningDecision
 
 log = logging.getLogger(__name__)
@@ -107,12 +123,16 @@ MAX_LENGTHS = {"crime_ref": 64, "victim_name": 200, "division": 64, "district": 
 OUT_OF_FIELD_PERIOD = "out_of_field_period"
 PENDING, OPEN, CLOSED = "pending", "open", "closed"
 
-#: Rows per INSERT batch.
+#: Rows read, checked and inserted at a time.
 CHUNK = 5000
 #: Values per IN (...) look-up (SQLite allows 32,766 bound values, PostgreSQL 65,535).
 LOOKUP_CHUNK = 10_000
 #: SampleFileError's message shows this many problems, then says how many more there are.
 SHOWN_PROBLEMS = 200
+#: Problems kept (the first in line order) when a file has more; the rest are counted.
+KEPT_PROBLEMS = 10_000
+#: Shared-phone warnings an ImportSummary keeps to show; every one goes to the warnings file.
+FIRST_WARNINGS = 5
 
 # PostgreSQL advisory lock key: two imports at once take turns, so both see each other's cases.
 _IMPORT_LOCK_KEY = int.from_bytes(b"smplimpt", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -144,11 +164,15 @@ _ISO_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 class SampleFileError(SurveyError):
     """A sample file cannot be imported; `problems` has one `FILE:LINE: column: message` per problem."""
 
-    def __init__(self, problems: Sequence[str], *, file: str = "", shown: int = SHOWN_PROBLEMS) -> None:
+    def __init__(
+        self, problems: Sequence[str], *, file: str = "", shown: int = SHOWN_PROBLEMS, total: int = 0
+    ) -> None:
         self.problems = list(problems)
+        #: How many problems the file has (`problems` keeps the first KEPT_PROBLEMS of them).
+        self.total = max(total, len(self.problems))
         lines = self.problems[:shown]
-        if len(self.problems) > shown:
-            more = f"... and {len(self.problems) - shown} more problems (nothing was imported)"
+        if self.total > shown:
+            more = f"... and {self.total - shown} more problems (nothing was imported)"
             lines.append(f"{file}: {more}" if file else more)
         super().__init__("\n".join(lines))
 
@@ -202,6 +226,18 @@ class SharedPhoneWarning:
             "in_database": list(self.in_database),
         }
 
+    def csv_row(self, file: str) -> list[str]:
+        """The warning as a row of WARNING_COLUMNS."""
+        return [
+            file,
+            str(self.lines[0]),
+            "shared_phone",
+            " ".join(str(line) for line in self.lines),
+            "; ".join(self.crime_refs),
+            "; ".join(self.in_database),
+            str(self),
+        ]
+
     def __str__(self) -> str:
         where = ", ".join(str(n) for n in self.lines)
         text = f"line{'s' if len(self.lines) > 1 else ''} {where}: one telephone number for crime refs"
@@ -209,6 +245,10 @@ class SharedPhoneWarning:
         if self.in_database:
             text += f" and, already imported, {', '.join(self.in_database)}"
         return text + ": take care not to mention one victim's crime to another"
+
+
+#: The columns of the warnings file (`survey sample import --warnings FILE`).
+WARNING_COLUMNS = ("file", "line", "warning", "lines", "crime_refs", "in_database", "message")
 
 
 @dataclass(frozen=True)
@@ -221,9 +261,14 @@ class ImportSummary:
     excluded: dict[str, int]
     #: Cases imported closed because their fieldwork window was already over.
     not_released: int
-    shared_phone_warnings: tuple[SharedPhoneWarning, ...]
+    #: How many shared-phone warnings there are (one per group of cases reached by one number).
+    shared_phone_warnings: int
+    #: The first few of them, in line order (`warnings_to` gets every one).
+    first_warnings: tuple[SharedPhoneWarning, ...] = ()
     #: import_batch of the cases created (not in the JSON summary).
     batch: str = ""
+    #: The encoding the file was read in, as people call it ("UTF-8", "Windows-1252", ...).
+    encoding: str = "UTF-8"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -231,7 +276,7 @@ class ImportSummary:
             "already_present": self.already_present,
             "excluded": dict(self.excluded),
             "not_released": self.not_released,
-            "shared_phone_warnings": [w.to_dict() for w in self.shared_phone_warnings],
+            "shared_phone_warnings": self.shared_phone_warnings,
         }
 
 
@@ -244,41 +289,37 @@ def template_header() -> str:
 
 
 def read_sample_file(path: Path | str, catalogue: Catalogue, *, today: date | None = None) -> list[SampleRow]:
-    """Read and check a whole extract; SampleFileError lists every problem. Touches no database."""
-    name = str(path)
-    raw = _read_bytes(Path(path), name)
-    text = _decode(raw, name)
-    return _Reader(name, catalogue, today or local_today()).rows(text)
+    """Read and check a whole extract; SampleFileError lists every problem. Touches no database.
+
+    Holds every row: for a look at a small file. The import itself streams (see the module's notes).
+    """
+    with _check_extract(Path(path), str(path), catalogue, today or local_today(), SILENT) as extract:
+        return [row for block in extract.blocks() for row in block]
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
+def _check_extract(path: Path, name: str, catalogue: Catalogue, today: date, progress: Progress) -> _Extract:
+    """The first pass: the whole file read and checked, its good rows spooled; raises SampleFileError."""
     try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise SampleFileError([f"{name}: file not found"]) from None
-    except IsADirectoryError:
-        raise SampleFileError([f"{name}: is a folder, not a CSV file"]) from None
-    except OSError as exc:
-        raise SampleFileError([f"{name}: cannot read: {exc.strerror or exc}"]) from None
-
-
-def _decode(raw: bytes, name: str) -> str:
-    if not raw.strip():
+        file = recognise(path, name)
+    except TextFileError as exc:
+        raise SampleFileError([str(exc)]) from None
+    if file.blank:
         raise SampleFileError(
             [f"{name}:1: empty file: the first line must be the header ({template_header()})"]
         )
-    if raw.startswith(b"PK\x03\x04"):
-        raise SampleFileError([f"{name}:1: this is a spreadsheet (.xlsx), not CSV: save it as CSV UTF-8"])
-    if b"\x00" in raw:
-        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
-        raise SampleFileError([f"{name}:{line}: not a CSV text file (binary content): save it as CSV UTF-8"])
+    reader = _Reader(name, catalogue, today)
+    extract = _Extract(file.encoding_name)
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise SampleFileError(
-            [f"{name}:{line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}): save the extract as CSV UTF-8"]
-        ) from None
+        binary, stream = file.open()
+        with binary, stream:
+            progress.start(f"Checking {path.name}", file.size, "bytes")
+            reader.read(stream, extract, lambda: binary.tell(), progress)
+        extract.find_repeats(reader)
+        reader.raise_problems()
+    except BaseException:
+        extract.close()
+        raise
+    return extract
 
 
 @lru_cache(maxsize=65_536)
@@ -339,6 +380,8 @@ class _Reader:
         self.today = today
         # (line, order, "FILE:LINE: column: message"); sorted by line, then order, when raised.
         self.problems: list[tuple[int, int, str]] = []
+        # Problems found after the first KEPT_PROBLEMS (in line order), only counted.
+        self.dropped = 0
 
     def problem(self, line: int, column: str | None, message: str, order: int | None = None) -> None:
         where = f"{self.name}:{line}: "
@@ -346,18 +389,42 @@ class _Reader:
         text = visible(where + (f"{column}: {message}" if column else message))
         self.problems.append((line, _ORDER.get(column or "", _WHOLE_ROW) if order is None else order, text))
 
+    def _sort_problems(self) -> None:
+        self.problems.sort(key=lambda p: (p[0], p[1]))  # stable: a column's problems keep their order
+        if len(self.problems) > KEPT_PROBLEMS:
+            self.dropped += len(self.problems) - KEPT_PROBLEMS
+            del self.problems[KEPT_PROBLEMS:]
+
     def raise_problems(self) -> None:
         if self.problems:
-            self.problems.sort(key=lambda p: (p[0], p[1]))  # stable: a column's problems keep their order
-            raise SampleFileError([text for _, _, text in self.problems], file=self.name)
+            self._sort_problems()
+            total = len(self.problems) + self.dropped
+            raise SampleFileError([text for _, _, text in self.problems], file=self.name, total=total)
 
-    def rows(self, text: str) -> list[SampleRow]:
-        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    def read(
+        self, text: Iterable[str], extract: _Extract, position: Callable[[], int], progress: Progress
+    ) -> None:
+        """Every row checked, CHUNK rows at a time; the good ones go to `extract`, problems are kept."""
+        reader = csv.reader(text, strict=True)
         lines: list[int] = []
         records: list[list[str]] = []
         positions: tuple[int | None, ...] | None = None
+        done = 0
+
+        def check() -> None:
+            nonlocal done
+            assert positions is not None
+            extract.add(self._check(lines, records, positions))
+            lines.clear()
+            records.clear()
+            if len(self.problems) > 2 * KEPT_PROBLEMS:
+                self._sort_problems()
+            now = position()
+            progress.advance(now - done)
+            done = now
+
         try:
-            header = next(reader)
+            header = next(reader, [])
             positions = self._header(header)
             # Cells after the last named column (spreadsheets add empty ones) may be missing or blank.
             width = max(index for index in positions if index is not None) + 1
@@ -371,14 +438,14 @@ class _Reader:
                     continue
                 lines.append(line)
                 records.append(record)
+                if len(records) == CHUNK:
+                    check()
         except csv.Error as exc:
             self.problem(reader.line_num, None, f"not valid CSV: {exc}")
         if positions is None:  # the header itself is not valid CSV
             self.raise_problems()
-            return []
-        rows = self._check(lines, records, positions)
-        self.raise_problems()
-        return rows
+            return
+        check()
 
     def _header(self, header: list[str]) -> tuple[int | None, ...]:
         """Each column's position in COLUMNS order (None: an optional column left out)."""
@@ -408,7 +475,9 @@ class _Reader:
     def _check(
         self, lines: list[int], records: list[list[str]], positions: tuple[int | None, ...]
     ) -> list[SampleRow]:
-        """Every value of every record parsed and checked; the good rows, in file order."""
+        """Every value of every record parsed and checked; the good rows, in file order.
+
+        Repeated keys are found across the whole file afterwards (_Extract.find_repeats)."""
         count = len(records)
         if not count:
             return []
@@ -493,7 +562,6 @@ class _Reader:
             )
 
         rows: list[SampleRow] = []
-        first: dict[tuple[str, str, str], SampleRow] = {}
         columns = zip(
             lines,
             text_values["crime_ref"],
@@ -516,11 +584,7 @@ class _Reader:
             if row.alt_phone == row.phone:
                 row = row._replace(alt_phone=None)
             if self._dates_in_order(row):
-                earlier = first.setdefault(row.key, row)
-                if earlier is row or earlier.same_data(row):
-                    rows.append(row)
-                else:
-                    self._duplicate(row, earlier)
+                rows.append(row)
         return rows
 
     def _dates_in_order(self, row: SampleRow) -> bool:
@@ -538,7 +602,7 @@ class _Reader:
             good = False
         return good
 
-    def _duplicate(self, row: SampleRow, earlier: SampleRow) -> None:
+    def duplicate(self, row: SampleRow, earlier: SampleRow) -> None:
         differ = [
             name for name, a, b in zip(SampleRow._fields[1:], row[1:], earlier[1:], strict=True) if a != b
         ]
@@ -549,6 +613,137 @@ class _Reader:
             f" but a different {', '.join(differ)}",
             _LATER,
         )
+
+
+_RISK_OF = {level.value: level for level in RiskLevel}
+
+
+class _Extract:
+    """The good rows of a checked extract, spooled in file order, and what the import needs about them.
+
+    Row i is the i-th good row of the file. Per row only integers are kept in memory (arrays of them):
+    its line, a hash of its key and of its data, and the hashes of its numbers.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self.spool = Spool()
+        self.rows = 0
+        self.lines = array("i")
+        self.key_hashes = array("q")
+        self.data_hashes = array("q")
+        self.phone_hashes = array("q")  # phone and alt_phone of each row, in file order
+        self.phone_rows = array("i")  # the row of each of those numbers
+        #: Rows whose key an earlier row has, with the same data: one case, counted as already present.
+        self.repeated = np.zeros(0, dtype=bool)
+        self._days: dict[int, date] = {}  # the dates of the rows, one object per day
+
+    def add(self, rows: list[SampleRow]) -> None:
+        if not rows:
+            return
+        first = self.rows
+        self.rows += len(rows)
+        self.lines.extend([row[0] for row in rows])
+        self.key_hashes.extend([hash((row[2], row[1], row[3])) for row in rows])  # SampleRow.key
+        self.data_hashes.extend([hash(row[1:]) for row in rows])
+        for index, row in enumerate(rows, start=first):
+            self.phone_hashes.append(hash(row.phone))
+            self.phone_rows.append(index)
+            if row.alt_phone:
+                self.phone_hashes.append(hash(row.alt_phone))
+                self.phone_rows.append(index)
+        self.spool.write(
+            [
+                (
+                    *row[:6],
+                    row.date_of_birth.toordinal() if row.date_of_birth else None,
+                    row.report_date.toordinal(),
+                    row.division,
+                    row.district,
+                    row.risk_level.value if row.risk_level else None,
+                    *row[11:],
+                )
+                for row in rows
+            ]
+        )
+
+    def blocks(self) -> Iterator[list[SampleRow]]:
+        """The rows again, a chunk at a time, in file order."""
+        days = self._days
+        for block in self.spool:
+            for values in block:
+                for ordinal in (values[6], values[7]):
+                    if ordinal is not None and ordinal not in days:
+                        days[ordinal] = date.fromordinal(ordinal)
+            yield [
+                SampleRow._make(
+                    (
+                        *values[:6],
+                        None if values[6] is None else days[values[6]],
+                        days[values[7]],
+                        values[8],
+                        values[9],
+                        None if values[10] is None else _RISK_OF[values[10]],
+                        *values[11:],
+                    )
+                )
+                for values in block
+            ]
+
+    def keys_and_numbers(self) -> Iterator[list[tuple[tuple[str, str, str], str, str | None]]]:
+        """Each row's key, phone and alt_phone, a chunk at a time: all that the look-ups need."""
+        for block in self.spool:
+            yield [((values[2], values[1], values[3]), values[4], values[5]) for values in block]
+
+    def rows_at(self, wanted: set[int]) -> dict[int, SampleRow]:
+        found: dict[int, SampleRow] = {}
+        start = 0
+        for block in self.blocks():
+            found.update((start + i, row) for i, row in enumerate(block) if start + i in wanted)
+            start += len(block)
+        return found
+
+    def find_repeats(self, reader: _Reader) -> None:
+        """Mark rows repeating an earlier row's key with the same data; report those with other data."""
+        count = self.rows
+        self.repeated = np.zeros(count, dtype=bool)
+        if count < 2:
+            return
+        keys = np.frombuffer(self.key_hashes, dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        ordered = keys[order]
+        later = np.empty(count, dtype=bool)  # not the first of its group of equal hashes
+        later[0] = False
+        np.equal(ordered[1:], ordered[:-1], out=later[1:])
+        if not later.any():
+            return
+        group = np.cumsum(~later) - 1  # group number of each position in `ordered`
+        firsts = order[~later][group]  # the first row of each position's group
+        members, their_firsts = order[later], firsts[later]
+        data = np.frombuffer(self.data_hashes, dtype=np.int64)
+        same = data[members] == data[their_firsts]
+        self.repeated[members[same]] = True
+        if same.all():
+            return
+        # Different data under one key hash: read those rows back, and compare the rows themselves.
+        doubtful = np.isin(group, np.unique(group[later][~same]))
+        suspects = self.rows_at(set(order[doubtful].tolist()))
+        earliest: dict[tuple[str, str, str], SampleRow] = {}
+        for index in sorted(suspects):
+            row = suspects[index]
+            earlier = earliest.setdefault(row.key, row)
+            self.repeated[index] = earlier is not row and earlier.same_data(row)
+            if earlier is not row and not earlier.same_data(row):
+                reader.duplicate(row, earlier)
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def __enter__(self) -> _Extract:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------- importing
@@ -562,25 +757,43 @@ def _chunks(items: Sequence[_T], size: int = CHUNK) -> Iterator[Sequence[_T]]:
 
 
 def import_sample(
-    session: Session, actor: Actor, catalogue: Catalogue, path: Path | str, *, today: date | None = None
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    path: Path | str,
+    *,
+    today: date | None = None,
+    progress: Progress = SILENT,
+    warnings_to: Path | str | None = None,
 ) -> ImportSummary:
     """Check a whole extract, then create its new cases, screened, in the session's transaction.
 
     `today` (default: today in the bureau's time zone) is the day the screening and the future-date checks
-    use. The caller commits; on SampleFileError nothing has been written.
+    use. `warnings_to` names a CSV file to write every warning to (WARNING_COLUMNS), replaced whole. The
+    caller commits; on SampleFileError nothing has been written.
     """
     require(actor, Permission.IMPORT_SAMPLE)
-    with _cyclic_gc_paused():
-        return _import(session, actor, catalogue, path, today or local_today())
+    target = None if warnings_to is None else _writable(Path(warnings_to))
+    return _import(session, actor, catalogue, Path(path), today or local_today(), progress, target)
+
+
+def _writable(path: Path) -> Path:
+    """The warnings file's path, refused before the import when it cannot be written there."""
+    if path.is_dir():
+        raise SurveyError(f"{path}: is a folder; give a file name for the warnings")
+    if not path.parent.is_dir():
+        raise SurveyError(f"{path.parent}: folder not found (for the warnings file)")
+    return path
 
 
 @contextmanager
 def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause Python's cycle collector for a bulk import.
+    """Pause Python's cycle collector while the file is read and checked.
 
-    An import allocates a few million objects (values, rows, parameters) that live until it ends and form
-    no cycles; the collector would scan them again and again as they pile up, which took 40% of the
-    time. Reference counting still frees everything as usual.
+    The check allocates millions of short-lived values and fills the caches of dates and numbers; the
+    collector would scan those caches again and again (a quarter of the time), though the check makes
+    no cycles and reference counting frees everything as usual. It is back on for the database passes:
+    SQLAlchemy's statements do form cycles, which would pile up chunk after chunk.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -592,97 +805,77 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def _import(
-    session: Session, actor: Actor, catalogue: Catalogue, path: Path | str, today: date
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    path: Path,
+    today: date,
+    progress: Progress,
+    warnings_to: Path | None,
 ) -> ImportSummary:
     started = time.perf_counter()
-    rows = read_sample_file(path, catalogue, today=today)
-    stages = {"read": time.perf_counter() - started}
-    now = utcnow()
-    batch = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    name = str(path)
+    stages: dict[str, float] = {}
 
     def lap(stage: str) -> None:
         stages[stage] = time.perf_counter() - started - sum(stages.values())
 
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK_KEY})
-    first: dict[tuple[str, str, str], SampleRow] = {}
-    for row in rows:
-        first.setdefault(row.key, row)  # a row repeated identically in the file is one case
-    unique = list(first.values())
-    present = _case_ids(session, [row.key for row in unique])
-    new_rows = [row for row in unique if row.key not in present]
-    lap("look-up")
-    warnings = _shared_phone_warnings(session, unique, present)  # before the inserts: earlier cases only
-    lap("shared phones")
+    with _cyclic_gc_paused():
+        extract = _check_extract(path, name, catalogue, today, progress)
+    with extract:
+        lap("read")
+        now = utcnow()
+        batch = f"{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _IMPORT_LOCK_KEY})
+        present, sharing = _look_up(session, extract, progress)
+        lap("look-up")
+        groups = _shared_phone_groups(extract, sharing)
+        lap("shared phones")
+        # Crime refs are read in the insert pass, only for the rows the warnings will show.
+        shown = groups if warnings_to is not None else groups[:FIRST_WARNINGS]
+        wanted = np.zeros(extract.rows, dtype=bool)
+        for members, _ in shown:
+            wanted[list(members)] = True
+        inserted = _insert_new_cases(
+            session, catalogue, extract, present, wanted, today, now, batch, progress
+        )
+        lap("insert")
 
-    screeners = {survey: Screener(catalogue.get(survey)) for survey in {row.survey for row in new_rows}}
-    excluded: Counter[str] = Counter()
-    not_released = 0
-    kept: list[tuple[Any, ...]] = []
-    exclusions: list[tuple[tuple[str, str, str], list[tuple[str, str]]]] = []
-    for row in new_rows:
-        screening = screeners[row.survey].screen(row, today)  # a SampleRow has the fields screening reads
-        availability = screening.availability
-        if availability is Availability.OPEN:
-            kept.append(_case_values(row, now, batch, OPEN))
-        elif availability is Availability.WAITING:
-            assert screening.available_from is not None
-            kept.append(
-                _case_values(row, now, batch, PENDING, next_call_at=_local_midnight(screening.available_from))
+        warnings = (
+            SharedPhoneWarning(
+                lines=tuple(extract.lines[m] for m in members),
+                crime_refs=tuple(inserted.crime_refs[m] for m in members),
+                in_database=in_database,
             )
-        elif availability is Availability.OVER:
-            kept.append(
-                _case_values(row, now, batch, CLOSED, closed_reason=OUT_OF_FIELD_PERIOD, closed_at=now)
-            )
-            not_released += 1
+            for members, in_database in shown
+        )
+        first_warnings: list[SharedPhoneWarning] = []
+        if warnings_to is not None:
+            _write_warnings(warnings_to, name, warnings, first_warnings)
         else:
-            reason = screening.exclusion_reason
-            assert reason is not None
-            kept.append(
-                _case_values(
-                    row, now, batch, CLOSED, SCREENED_OUT.code, closed_reason=reason.value, closed_at=now
-                )
-            )
-            exclusions.append((row.key, [(d.reason.value, d.note) for d in screening.exclusions]))
-            excluded[reason.value] += 1
-    lap("screen")
-
-    _insert_many(session, Case.metadata.tables[Case.__tablename__], _CASE_COLUMNS, kept)
-    ids = _case_ids(session, [key for key, _ in exclusions])
-    decisions = [
-        {
-            "case_id": ids[key],
-            "reason": reason,
-            "excluded": True,
-            "decided_by": AUTOMATIC,
-            "staff_id": None,
-            "decided_at": now,
-            "note": note,
-        }
-        for key, decided in exclusions
-        for reason, note in decided
-    ]
-    screening_decisions = ScreeningDecision.metadata.tables[ScreeningDecision.__tablename__]
-    for decision_chunk in _chunks(decisions):
-        session.execute(insert(screening_decisions), list(decision_chunk))
-    lap("insert")
+            first_warnings.extend(warnings)
+        rows = extract.rows
+        encoding = extract.encoding
 
     summary = ImportSummary(
-        imported=len(new_rows),
-        already_present=len(rows) - len(new_rows),
-        excluded={reason.value: excluded[reason.value] for reason in ExclusionReason},
-        not_released=not_released,
-        shared_phone_warnings=warnings,
+        imported=inserted.imported,
+        already_present=rows - inserted.imported,
+        excluded={reason.value: inserted.excluded[reason.value] for reason in ExclusionReason},
+        not_released=inserted.not_released,
+        shared_phone_warnings=len(groups),
+        first_warnings=tuple(first_warnings[:FIRST_WARNINGS]),
         batch=batch,
+        encoding=encoding,
     )
     detail = {
-        "rows": len(rows),
+        "rows": rows,
         "imported": summary.imported,
         "already_present": summary.already_present,
         "excluded": summary.excluded,
         "not_released": summary.not_released,
-        "shared_phone_warnings": len(warnings),
-        "surveys": dict(sorted(Counter(row.survey for row in new_rows).items())),
+        "shared_phone_warnings": summary.shared_phone_warnings,
+        "surveys": dict(sorted(inserted.surveys.items())),
     }
     session.add(
         AuditEvent(
@@ -696,8 +889,211 @@ def _import(
     )
     session.flush()
     timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in stages.items())
-    log.info("sample import %s: %d rows, %d imported; %s", batch, len(rows), summary.imported, timings)
+    log.info("sample import %s: %d rows, %d imported; %s", batch, rows, summary.imported, timings)
     return summary
+
+
+def _look_up(
+    session: Session, extract: _Extract, progress: Progress
+) -> tuple[np.ndarray, dict[int, dict[int, str]]]:
+    """(the id of each row's case already in the database, else 0; for each number's hash, the cases
+    already in the database that it reaches and that this file does not hold: id -> crime_ref)."""
+    present = np.zeros(extract.rows, dtype=np.int64)
+    own = np.unique(np.frombuffer(extract.key_hashes, dtype=np.int64))
+    queried: set[int] = set()
+    sharing: dict[int, dict[int, str]] = defaultdict(dict)
+    progress.start("Looking up cases already imported", extract.rows)
+    start = 0
+    for block in extract.keys_and_numbers():
+        repeated = extract.repeated[start : start + len(block)].tolist()
+        keep = [(start + i, row) for i, row in enumerate(block) if not repeated[i]]
+        ids = _case_ids(session, [key for _, (key, _, _) in keep])
+        for index, (key, _, _) in keep:
+            case_id = ids.get(key)
+            if case_id is not None:
+                present[index] = case_id
+        numbers = set()
+        for _, (_, phone, alt_phone) in keep:
+            for number in (phone, alt_phone):
+                if number is not None and hash(number) not in queried:
+                    queried.add(hash(number))
+                    numbers.add(number)
+        _numbers_in_database(session, numbers, own, sharing)
+        start += len(block)
+        progress.advance(len(block))
+    return present, sharing
+
+
+def _numbers_in_database(
+    session: Session, numbers: set[str], own: np.ndarray, sharing: dict[int, dict[int, str]]
+) -> None:
+    """Cases already in the database at these numbers, except this file's own (from an earlier import of
+    it): recognised by their key, which `own` (the sorted hashes of the file's keys) holds."""
+    if not numbers:
+        return
+    columns = (Case.id, Case.survey, Case.crime_ref, Case.victim_name, Case.phone, Case.alt_phone)
+    ordered = sorted(numbers)
+    # Streamed: a few numbers can reach a great many cases (a re-import of an extract whose numbers
+    # repeat reaches every case of it from its first chunk).
+    connection = session.connection().execution_options(stream_results=True)
+    for column in (Case.phone, Case.alt_phone):  # two queries: an OR would not use the phone index
+        for chunk in _chunks(ordered, LOOKUP_CHUNK):
+            for found in connection.execute(select(*columns).where(column.in_(chunk))).partitions(CHUNK):
+                keys = np.fromiter(
+                    (hash((r[1], r[2], r[3])) for r in found), dtype=np.int64, count=len(found)
+                )
+                where = np.minimum(np.searchsorted(own, keys), len(own) - 1)
+                mine = (own[where] == keys).tolist()
+                for (case_id, _, crime_ref, _, phone, alt_phone), is_own in zip(found, mine, strict=True):
+                    if is_own:
+                        continue
+                    for number in (phone, alt_phone):
+                        if number in numbers:
+                            sharing[hash(number)][case_id] = crime_ref
+
+
+def _shared_phone_groups(
+    extract: _Extract, sharing: dict[int, dict[int, str]]
+) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
+    """Numbers reaching more than one case, among the file's cases and those already in the database:
+    (the file's rows, the crime refs of the database's cases), in line order, one per distinct group."""
+    hashes = np.frombuffer(extract.phone_hashes, dtype=np.int64)
+    rows = np.frombuffer(extract.phone_rows, dtype=np.int32)
+    keep = ~extract.repeated[rows]
+    hashes, rows, position = hashes[keep], rows[keep], np.flatnonzero(keep)
+    if not len(hashes):
+        return []
+    order = np.lexsort((rows, hashes))
+    hashes, rows, position = hashes[order], rows[order], position[order]
+    starts = np.flatnonzero(np.r_[True, hashes[1:] != hashes[:-1]])
+    ends = np.r_[starts[1:], len(hashes)]
+    chosen = ends - starts >= 2
+    if sharing:
+        chosen |= np.isin(hashes[starts], np.fromiter(sharing, dtype=np.int64, count=len(sharing)))
+    groups: dict[tuple[tuple[int, ...], frozenset[int]], tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
+    for start, end in zip(starts[chosen].tolist(), ends[chosen].tolist(), strict=True):
+        members = tuple(rows[start:end].tolist())
+        others = sharing.get(int(hashes[start]), {})
+        identity = (members, frozenset(others))
+        # The number that appears first in the file stands for a group that several numbers reach.
+        first = int(position[start])
+        if identity not in groups or first < groups[identity][0]:
+            groups[identity] = (first, members, tuple(sorted(others.values())))
+    ordered = sorted(groups.values(), key=lambda group: (group[1], group[0]))
+    return [(members, in_database) for _, members, in_database in ordered]
+
+
+@dataclass
+class _Inserted:
+    imported: int = 0
+    not_released: int = 0
+    excluded: Counter[str] = dataclass_field(default_factory=Counter)
+    surveys: Counter[str] = dataclass_field(default_factory=Counter)
+    #: Crime refs of the rows that the warnings show, by row.
+    crime_refs: dict[int, str] = dataclass_field(default_factory=dict)
+
+
+def _insert_new_cases(
+    session: Session,
+    catalogue: Catalogue,
+    extract: _Extract,
+    present: np.ndarray,
+    wanted: np.ndarray,
+    today: date,
+    now: datetime,
+    batch: str,
+    progress: Progress,
+) -> _Inserted:
+    """The third pass: each new case screened and inserted, with the decisions that excluded it."""
+    done = _Inserted()
+    screeners: dict[str, Screener] = {}
+    cases = Case.metadata.tables[Case.__tablename__]
+    screening_decisions = ScreeningDecision.metadata.tables[ScreeningDecision.__tablename__]
+    progress.start("Importing new cases", extract.rows)
+    start = 0
+    for block in extract.blocks():
+        end = start + len(block)
+        skip = (extract.repeated[start:end] | (present[start:end] != 0)).tolist()
+        for index in np.flatnonzero(wanted[start:end]).tolist():
+            done.crime_refs[start + index] = block[index].crime_ref
+        kept: list[tuple[Any, ...]] = []
+        exclusions: list[tuple[tuple[str, str, str], list[tuple[str, str]]]] = []
+        for row, skipped in zip(block, skip, strict=True):
+            if skipped:
+                continue
+            screener = screeners.get(row.survey)
+            if screener is None:
+                screener = screeners[row.survey] = Screener(catalogue.get(row.survey))
+            screening = screener.screen(row, today)  # a SampleRow has the fields screening reads
+            availability = screening.availability
+            if availability is Availability.OPEN:
+                kept.append(_case_values(row, now, batch, OPEN))
+            elif availability is Availability.WAITING:
+                assert screening.available_from is not None
+                next_call_at = _local_midnight(screening.available_from)
+                kept.append(_case_values(row, now, batch, PENDING, next_call_at=next_call_at))
+            elif availability is Availability.OVER:
+                kept.append(
+                    _case_values(row, now, batch, CLOSED, closed_reason=OUT_OF_FIELD_PERIOD, closed_at=now)
+                )
+                done.not_released += 1
+            else:
+                reason = screening.exclusion_reason
+                assert reason is not None
+                kept.append(
+                    _case_values(
+                        row, now, batch, CLOSED, SCREENED_OUT.code, closed_reason=reason.value, closed_at=now
+                    )
+                )
+                exclusions.append((row.key, [(d.reason.value, d.note) for d in screening.exclusions]))
+                done.excluded[reason.value] += 1
+            done.surveys[row.survey] += 1
+        _insert_many(session, cases, _CASE_COLUMNS, kept)
+        done.imported += len(kept)
+        if exclusions:
+            ids = _case_ids(session, [key for key, _ in exclusions])
+            decisions = [
+                {
+                    "case_id": ids[key],
+                    "reason": reason,
+                    "excluded": True,
+                    "decided_by": AUTOMATIC,
+                    "staff_id": None,
+                    "decided_at": now,
+                    "note": note,
+                }
+                for key, decided in exclusions
+                for reason, note in decided
+            ]
+            session.execute(insert(screening_decisions), decisions)
+        start = end
+        progress.advance(len(block))
+    return done
+
+
+def _write_warnings(
+    path: Path, name: str, warnings: Iterable[SharedPhoneWarning], first: list[SharedPhoneWarning]
+) -> None:
+    """Every warning to a CSV file (replaced whole, never left half-written); the first few into `first`.
+
+    The crime refs came from outside: a cell that a spreadsheet would take for a formula is written as
+    text (a leading apostrophe), as spreadsheet programs themselves do."""
+    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    try:
+        with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(WARNING_COLUMNS)
+            for warning in warnings:
+                if len(first) < FIRST_WARNINGS:
+                    first.append(warning)
+                writer.writerow([_as_text(cell) for cell in warning.csv_row(name)])
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _as_text(cell: str) -> str:
+    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 #: The columns an import fills, in the order of `_case_values`.
@@ -848,52 +1244,6 @@ def _case_ids(session: Session, keys: Iterable[tuple[str, str, str]]) -> dict[tu
     return ids
 
 
-def _shared_phone_warnings(
-    session: Session, rows: Sequence[SampleRow], present: dict[tuple[str, str, str], int]
-) -> tuple[SharedPhoneWarning, ...]:
-    """Numbers reaching more than one case, among the file's cases and those already in the database.
-
-    `present` maps the file's cases already in the database to their ids, so that a re-imported case is
-    not taken for another case at the same number.
-    """
-    in_file: dict[str, dict[tuple[str, str, str], SampleRow]] = defaultdict(dict)
-    for row in rows:
-        in_file[row.phone][row.key] = row
-        if row.alt_phone:
-            in_file[row.alt_phone][row.key] = row
-    own_ids = set(present.values())
-    in_database: dict[str, dict[int, str]] = defaultdict(dict)
-    numbers = sorted(in_file)
-    columns = (Case.id, Case.crime_ref, Case.phone, Case.alt_phone)
-    for column in (Case.phone, Case.alt_phone):  # two queries: an OR would not use the phone index
-        for chunk in _chunks(numbers, LOOKUP_CHUNK):
-            for case_id, crime_ref, phone, alt_phone in session.execute(
-                select(*columns).where(column.in_(chunk))
-            ):
-                if case_id in own_ids:
-                    continue  # this file's own case, from an earlier import of it
-                for number in (phone, alt_phone):
-                    if number in in_file:
-                        in_database[number][case_id] = crime_ref
-
-    warnings: dict[tuple[frozenset[int], frozenset[int]], SharedPhoneWarning] = {}
-    for number, cases in in_file.items():
-        others = in_database.get(number, {})
-        if len(cases) + len(others) < 2:
-            continue
-        file_rows = sorted(cases.values(), key=lambda r: r.line)
-        identity = (frozenset(r.line for r in file_rows), frozenset(others))
-        warnings.setdefault(
-            identity,
-            SharedPhoneWarning(
-                lines=tuple(r.line for r in file_rows),
-                crime_refs=tuple(r.crime_ref for r in file_rows),
-                in_database=tuple(sorted(others.values())),
-            ),
-        )
-    return tuple(sorted(warnings.values(), key=lambda w: w.lines))
-
-
 __all__ = [
     "COLUMNS",
     "OUT_OF_FIELD_PERIOD",
@@ -901,6 +1251,7 @@ __all__ = [
     "SampleFileError",
     "SampleRow",
     "SharedPhoneWarning",
+    "WARNING_COLUMNS",
     "import_sample",
     "read_sample_file",
     "template_header",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import shutil
 from collections.abc import Iterator
@@ -87,8 +88,10 @@ def frozen_clock() -> Iterator[None]:
 def run_import(
     sessions: sessionmaker[Session], catalogue: Catalogue, path: Path, *, today: date = TODAY
 ) -> dict[str, Any]:
+    """The JSON summary, with the warnings the summary keeps under "warnings"."""
     with sessions.begin() as session:
-        return import_sample(session, SYSTEM, catalogue, path, today=today).to_dict()
+        summary = import_sample(session, SYSTEM, catalogue, path, today=today)
+    return summary.to_dict() | {"warnings": [w.to_dict() for w in summary.first_warnings]}
 
 
 def count(sessions: sessionmaker[Session], model: type) -> int:
@@ -148,7 +151,8 @@ def test_import_screens_every_case(session_factory: sessionmaker[Session], catal
             "not_cooperating": 0,
         },
         "not_released": 1,
-        "shared_phone_warnings": [
+        "shared_phone_warnings": 1,
+        "warnings": [
             {"lines": [2, 9], "crime_refs": ["DA/0001/26", "BU/0008/26"], "in_database": []},
         ],
     }
@@ -262,7 +266,7 @@ def test_identical_repeated_row_is_one_case(
     path = write(tmp_path, "\n".join([HEADER, row(), row(), row(crime_ref="DA/0901/26")]) + "\n")
     summary = run_import(session_factory, catalogue, path)
     assert (summary["imported"], summary["already_present"]) == (2, 1)
-    assert summary["shared_phone_warnings"] == [
+    assert summary["warnings"] == [
         {"lines": [2, 4], "crime_refs": ["DA/0900/26", "DA/0901/26"], "in_database": []}
     ]
 
@@ -309,7 +313,7 @@ def test_shared_phone_with_a_case_already_in_the_database(
     # 0114 496 0103 is Brin Oswick's alternative number in the first extract.
     path = write(tmp_path, f"{HEADER}\n{row(crime_ref='DA/0300/26', phone='01144960103')}\n")
     summary = run_import(session_factory, catalogue, path)
-    assert summary["shared_phone_warnings"] == [
+    assert summary["warnings"] == [
         {"lines": [2], "crime_refs": ["DA/0300/26"], "in_database": ["DA/0002/26"]}
     ]
     assert "Brin" not in json.dumps(summary) and "Oswick" not in json.dumps(summary)
@@ -420,9 +424,16 @@ def test_file_without_a_header(
         (b"crime_ref\n\x00\x01\x02\x03", ":2: not a CSV text file (binary content): save it as CSV UTF-8"),
         (b"PK\x03\x04\x14\x00", ":1: this is a spreadsheet (.xlsx), not CSV: save it as CSV UTF-8"),
         (
-            HEADER.encode() + b"\nDA/1,domestic_abuse,Ren\xe9e",
-            ":2: not UTF-8 text (byte 0xe9): save the extract",
+            HEADER.encode() + "\nDA/1,domestic_abuse,Renée\n".encode() + b"DA/2,domestic_abuse,Ren\xe9e\n",
+            ":3: mixed encodings: byte 0xe9 is not UTF-8, but line 2 is UTF-8: save it as CSV UTF-8",
         ),
+        (
+            HEADER.encode() + b"\nDA/1,domestic_abuse,Ren\xe9e\nDA/2,domestic_abuse,R\x81\n",
+            ":3: neither UTF-8 nor Windows-1252 text (byte 0x81): save it as CSV UTF-8",
+        ),
+        (HEADER.encode("utf-16-le"), ":1: UTF-16 text without a byte order mark: save it as CSV UTF-8"),
+        (HEADER.encode("utf-32"), ":1: UTF-32 text (little-endian byte order mark), which is not supported"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1", ":1: this is an Excel 97-2003 workbook (.xls), not CSV"),
         (HEADER.encode() + b'\n"DA/1"x,domestic_abuse\n', ":2: not valid CSV: ',' expected after '\"'"),
     ],
 )
@@ -437,6 +448,28 @@ def test_unreadable_files_give_one_clear_line(
     path.write_bytes(content)
     (problem,) = problems_of(session_factory, catalogue, path)
     assert problem.startswith(f"{path}{expected}"), problem
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "utf-16-be", "cp1252"])
+def test_each_encoding_a_spreadsheet_saves_imports(
+    session_factory: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path, encoding: str
+) -> None:
+    text = "\r\n".join([HEADER, row(victim_name="Renée Ødegård"), row(crime_ref="DA/0901/26")]) + "\r\n"
+    data = text.encode(encoding)
+    if encoding in ("utf-16-le", "utf-16-be"):  # with the byte order mark spreadsheets write
+        data = (codecs.BOM_UTF16_LE if encoding.endswith("le") else codecs.BOM_UTF16_BE) + data
+    path = tmp_path / "extract.csv"
+    path.write_bytes(data)
+    with session_factory.begin() as session:
+        summary = import_sample(session, SYSTEM, catalogue, path, today=TODAY)
+    assert summary.imported == 2
+    assert summary.encoding == {"cp1252": "Windows-1252", "utf-8-sig": "UTF-8 with BOM"}.get(
+        encoding, "UTF-16" if encoding.startswith("utf-16") else "UTF-8"
+    )
+    assert set(cases_by_ref(session_factory)) == {
+        ("DA/0900/26", "Renée Ødegård"),
+        ("DA/0901/26", "Zed Testwood"),
+    }
 
 
 def test_missing_file_and_folder(
@@ -552,7 +585,7 @@ def test_import_and_reimport_on_postgresql(pg_url: str, catalogue: Catalogue, tm
         assert count(sessions, ScreeningDecision) == 4
         path = write(tmp_path, f"{HEADER}\n{row(crime_ref='DA/0300/26', phone='01144960103')}\n")
         shared = run_import(sessions, catalogue, path)
-        assert shared["shared_phone_warnings"] == [
+        assert shared["warnings"] == [
             {"lines": [2], "crime_refs": ["DA/0300/26"], "in_database": ["DA/0002/26"]}
         ]
         gil = cases_by_ref(sessions)[("BU/0007/26", "Gil Sorrell")]
