@@ -48,6 +48,8 @@ class _Rate(ProgressColumn):
 
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
+        if speed is None and task.elapsed and task.completed:
+            speed = task.completed / task.elapsed  # too early (or too quick) for Rich's own estimate
         if speed is None:
             return Text("")
         unit = task.fields.get("unit", "")

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from app.cli.common import actor, cli, open_runtime_for, options, out
 from app.cli.progress import QuietOption, progress_bar
+from app.domain.text import display
 
 sample_cli = typer.Typer(
     help="Sample imports: crime-records extracts of victims to call.", no_args_is_help=True
@@ -85,7 +86,7 @@ def sample_import(
             f" one victim's crime to another. The first {len(summary.first_warnings)}:"
         )
     for warning in summary.first_warnings:
-        print(f"{file}:{warning.lines[0]}: warning: {warning}")
+        print(f"{file}:{warning.lines[0]}: warning: {display(str(warning))}")
     if warnings is not None:
         print(f"{count:,} warning{'' if count == 1 else 's'} written to {warnings}")
     elif count > len(summary.first_warnings):

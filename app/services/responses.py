@@ -15,18 +15,27 @@ FILE:LINE: column: message, and one problem means nothing is imported. Decisions
 - interview_id becomes external_id; re-importing ids already stored for that survey adds nothing (the
   unique (survey, external_id) constraint is the backstop). Interviews and answers are inserted with
   executemany, in the caller's transaction.
+- The file is read as the sample import reads an extract (app.services.sample): any of the encodings
+  app.services.textfile recognises; a first pass checks every row and spools the good ones, keeping per
+  row only its line and a hash of its id (ids repeated within the file are confirmed on the rows before
+  they are reported); a second pass looks up and stores them a chunk at a time. So memory does not grow
+  with the file. (A quick scan for the surveys named comes first: the header's columns are checked
+  against the questions of those surveys.)
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+from array import array
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import numpy as np
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
@@ -54,7 +63,9 @@ from app.services.export import (
     question_variables,
     takes_missing_codes,
 )
+from app.services.progress import SILENT, Progress
 from app.services.tallies import tally_interviews
+from app.services.textfile import Spool, TextFile, TextFileError, recognise
 from app.store.models import Answer, AuditEvent, Interview, QuestionnaireVersion
 
 REQUIRED_COLUMNS = ("interview_id", "survey", "completed_at", "division")
@@ -62,17 +73,23 @@ REQUIRED_COLUMNS = ("interview_id", "survey", "completed_at", "division")
 MAX_NAME = 64
 #: Problems printed at most; the rest are counted.
 MAX_PROBLEMS = 200
+#: Problems kept (the first in line order) when a file has more; the rest are only counted.
+KEPT_PROBLEMS = 10_000
 LOOKUP_CHUNK = 500
+#: Rows checked, looked up and stored at a time.
+CHUNK = 2000
 
 
 class ResponsesFileError(SurveyError):
     """The file cannot be imported; `problems` holds one FILE:LINE: column: message per problem."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
+    def __init__(self, problems: Sequence[str], total: int = 0) -> None:
         self.problems = list(problems)
+        #: How many problems the file has (`problems` keeps the first KEPT_PROBLEMS of them).
+        self.total = max(total, len(self.problems))
         shown = self.problems[:MAX_PROBLEMS]
-        if len(self.problems) > MAX_PROBLEMS:
-            shown.append(f"... and {len(self.problems) - MAX_PROBLEMS} more problems")
+        if self.total > MAX_PROBLEMS:
+            shown.append(f"... and {self.total - MAX_PROBLEMS} more problems")
         super().__init__("\n".join(shown))
 
 
@@ -109,30 +126,40 @@ class _Column:
 
 
 def import_responses(
-    session: Session, actor: Actor, catalogue: Catalogue, path: Path | str, *, dry_run: bool = False
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    progress: Progress = SILENT,
 ) -> ResponsesImport:
     """Validate the whole file, then store its new interviews (all of them, or none)."""
     require(actor, Permission.IMPORT_RESPONSES)
     path = Path(path)
-    rows = _read(path, catalogue)
-    versions = {survey: _registered(session, catalogue.get(survey)) for survey in {r.survey for r in rows}}
-    existing = _existing_ids(session, rows)
-    new = [r for r in rows if (r.survey, r.external_id) not in existing]
-    by_survey: dict[str, int] = {}
-    for row in new:
-        by_survey[row.survey] = by_survey.get(row.survey, 0) + 1
+    by_survey: Counter[str] = Counter()
+    with _check_file(path, catalogue, progress) as checked:
+        versions = {survey: _registered(session, catalogue.get(survey)) for survey in sorted(checked.surveys)}
+        progress.start("Looking up interviews" if dry_run else "Storing interviews", checked.rows)
+        for block in checked.blocks():
+            existing = _existing_ids(session, block)
+            new = [row for row in block if (row.survey, row.external_id) not in existing]
+            by_survey.update(row.survey for row in new)
+            if new and not dry_run:
+                _insert(session, new, versions)
+            progress.advance(len(block))
+        rows = checked.rows
+    added = sum(by_survey.values())
     result = ResponsesImport(
         file=path.name,
-        rows=len(rows),
-        added=len(new),
-        already_present=len(rows) - len(new),
+        rows=rows,
+        added=added,
+        already_present=rows - added,
         by_survey=tuple(sorted(by_survey.items())),
         dry_run=dry_run,
     )
     if dry_run:
         return result
-    if new:
-        _insert(session, new, versions)
     session.add(
         AuditEvent(
             at=utcnow(),
@@ -158,28 +185,139 @@ def import_responses(
 # ------------------------------------------------------------------ reading and checking
 
 
-def _read(path: Path, catalogue: Catalogue) -> list[_Row]:
+class _Checked:
+    """The good rows of a checked file, spooled in file order."""
+
+    def __init__(self) -> None:
+        self.spool = Spool()
+        self.rows = 0
+        self.surveys: set[str] = set()
+        self.lines = array("i")
+        self.key_hashes = array("q")
+
+    def add(self, rows: list[_Row]) -> None:
+        if not rows:
+            return
+        self.rows += len(rows)
+        self.lines.extend(row.line for row in rows)
+        self.key_hashes.extend(hash((row.survey, row.external_id)) for row in rows)
+        self.surveys.update(row.survey for row in rows)
+        self.spool.write(
+            [
+                (
+                    row.line,
+                    row.survey,
+                    row.external_id,
+                    row.ended_at.isoformat(),
+                    row.started_at.isoformat(),
+                    row.division,
+                    row.district,
+                    tuple((question, a.code, a.stored_value()) for question, a in row.answers.items()),
+                )
+                for row in rows
+            ]
+        )
+
+    def blocks(self) -> Iterator[list[_Stored]]:
+        for block in self.spool:
+            yield [
+                _Stored(
+                    line,
+                    survey,
+                    external_id,
+                    datetime.fromisoformat(ended),
+                    datetime.fromisoformat(started),
+                    division,
+                    district,
+                    answers,
+                )
+                for line, survey, external_id, ended, started, division, district, answers in block
+            ]
+
+    def repeated_ids(self, checker: _Checker) -> None:
+        """Report every row whose id an earlier row of the same survey has."""
+        keys = np.frombuffer(self.key_hashes, dtype=np.int64)
+        if len(keys) < 2:
+            return
+        ordered = np.sort(keys)
+        repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+        if not len(repeated):
+            return
+        # Equal hashes: compare the ids themselves.
+        suspects = set(np.flatnonzero(np.isin(keys, repeated)).tolist())
+        first: dict[tuple[str, str], int] = {}
+        index = 0
+        for block in self.spool:
+            for line, survey, external_id, *_ in block:
+                if index in suspects:
+                    earlier = first.setdefault((survey, external_id), line)
+                    if earlier != line:
+                        checker.problem(line, "interview_id", f"'{external_id}' is also on line {earlier}")
+                index += 1
+
+    def close(self) -> None:
+        self.spool.close()
+
+    def __enter__(self) -> _Checked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A checked row as the second pass reads it back: answers as (question_id, code, stored value)."""
+
+    line: int
+    survey: str
+    external_id: str
+    ended_at: datetime
+    started_at: datetime
+    division: str
+    district: str | None
+    answers: tuple[tuple[str, int | None, str | None], ...]
+
+
+def _check_file(path: Path, catalogue: Catalogue, progress: Progress) -> _Checked:
+    """The first pass: every row checked, the good ones spooled; ResponsesFileError lists the problems."""
     name = str(path)
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.reader(handle)
-            try:
-                header = next(reader)
-            except StopIteration:
-                raise ResponsesFileError([f"{name}:1: the file is empty"]) from None
-            records: list[tuple[int, list[str]]] = []
-            line = reader.line_num + 1
-            for record in reader:
-                if any(cell.strip() for cell in record):
-                    records.append((line, [from_csv_cell(cell) for cell in record]))  # as exported
-                line = reader.line_num + 1
-    except FileNotFoundError:
-        raise ResponsesFileError([f"{name}: file not found"]) from None
-    except UnicodeDecodeError:
-        raise ResponsesFileError([f"{name}:1: not UTF-8 text; save the file as CSV UTF-8"]) from None
-    except csv.Error as exc:
-        raise ResponsesFileError([f"{name}: not a readable CSV file ({exc})"]) from None
-    return _Checker(name, header, catalogue).rows(records)
+        file = recognise(path, name)
+    except TextFileError as exc:
+        raise ResponsesFileError([str(exc)]) from None
+    if file.blank:
+        raise ResponsesFileError([f"{name}:1: the file is empty"])
+    header, surveys = _header_and_surveys(file)
+    checker = _Checker(name, header, catalogue)
+    checker.start(surveys)
+    checked = _Checked()
+    try:
+        binary, text = file.open()
+        with binary, text:
+            progress.start(f"Checking {path.name}", file.size, "bytes")
+            checker.read(text, checked, binary, progress)
+        checked.repeated_ids(checker)
+        checker.raise_problems()
+    except BaseException:
+        checked.close()
+        raise
+    return checked
+
+
+def _header_and_surveys(file: TextFile) -> tuple[list[str], set[str]]:
+    """The header, and the surveys the rows name (a quick first look: the header's columns are checked
+    against the questions of these surveys)."""
+    binary, text = file.open()
+    with binary, text:
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+            where = [h.strip() for h in header].index("survey") if "survey" in map(str.strip, header) else -1
+            surveys = {r[where].strip() for r in reader if len(r) > where} if where >= 0 else set()
+        except csv.Error as exc:
+            raise ResponsesFileError([f"{file.name}: not a readable CSV file ({exc})"]) from None
+    return header, surveys
 
 
 class _Checker:
@@ -189,7 +327,11 @@ class _Checker:
         self.name = name
         self.header = [h.strip() for h in header]
         self.catalogue = catalogue
-        self.problems: list[str] = []
+        # (line, "FILE:LINE: column: message"), sorted by line when raised (stable: a line's problems
+        # keep their order); after the first KEPT_PROBLEMS in line order, problems are only counted.
+        self.problems: list[tuple[int, str]] = []
+        self.count = 0
+        self.index: dict[str, int] = {}
         self.columns_of: dict[str, dict[str, _Column]] = {}
         self.engines: dict[str, Engine] = {}
         self.unknown_columns: set[str] = set()
@@ -197,14 +339,25 @@ class _Checker:
 
     def problem(self, line: int, column: str | None, message: str) -> None:
         where = f"{self.name}:{line}: "
-        self.problems.append(where + (f"{column}: {message}" if column else message))
+        self.problems.append((line, where + (f"{column}: {message}" if column else message)))
+        self.count += 1
+        if len(self.problems) > 2 * KEPT_PROBLEMS:
+            self._sort_problems()
 
-    def rows(self, records: list[tuple[int, list[str]]]) -> list[_Row]:
+    def _sort_problems(self) -> None:
+        self.problems.sort(key=lambda problem: problem[0])
+        del self.problems[KEPT_PROBLEMS:]
+
+    def raise_problems(self) -> None:
+        if self.count:
+            self._sort_problems()
+            raise ResponsesFileError([text for _, text in self.problems], self.count)
+
+    def start(self, surveys: set[str]) -> None:
+        """Check the header against the questions of the surveys the file names."""
         self._check_header()
-        if self.problems:
-            raise ResponsesFileError(self.problems)
-        index = {name: i for i, name in enumerate(self.header)}
-        surveys = {r[index["survey"]].strip() for _, r in records if len(r) > index["survey"]}
+        self.raise_problems()
+        self.index = {name: i for i, name in enumerate(self.header)}
         for survey in sorted(surveys):
             if survey in self.catalogue:
                 self._learn(self.catalogue.get(survey))
@@ -215,23 +368,34 @@ class _Checker:
                     known = ", ".join(sorted(self.columns_of))
                     self.problem(1, column, f"unknown column: not a question of {known}")
                     self.unknown_columns.add(column)
-        rows = []
-        seen: dict[tuple[str, str], int] = {}
-        for line, record in records:
-            row = self._row(line, record, index)
-            if row is None:
-                continue
-            key = (row.survey, row.external_id)
-            if key in seen:
-                self.problem(line, "interview_id", f"'{row.external_id}' is also on line {seen[key]}")
-                continue
-            seen[key] = line
-            rows.append(row)
+
+    def read(self, text: IO[str], checked: _Checked, binary: IO[bytes], progress: Progress) -> None:
+        """Every row after the header checked, CHUNK at a time; the good ones go to `checked`."""
+        reader = csv.reader(text)
+        next(reader)
+        rows: list[_Row] = []
+        done = 0
+        line = reader.line_num + 1
+        records = 0
+        try:
+            for record in reader:
+                if any(cell.strip() for cell in record):
+                    records += 1
+                    row = self._row(line, [from_csv_cell(cell) for cell in record], self.index)  # as exported
+                    if row is not None:
+                        rows.append(row)
+                    if len(rows) == CHUNK:
+                        checked.add(rows)
+                        rows = []
+                        position = binary.tell()
+                        progress.advance(position - done)
+                        done = position
+                line = reader.line_num + 1
+        except csv.Error as exc:
+            raise ResponsesFileError([f"{self.name}: not a readable CSV file ({exc})"]) from None
+        checked.add(rows)
         if not records:
             self.problem(1, None, "no interviews in the file (only a header)")
-        if self.problems:
-            raise ResponsesFileError(self.problems)
-        return rows
 
     def _check_header(self) -> None:
         seen: set[str] = set()
@@ -259,7 +423,7 @@ class _Checker:
             self.problem(line, None, f"{len(record)} cells, but the header has {len(self.header)} columns")
             return None
         cells = {name: record[i].strip() for name, i in index.items()}
-        before = len(self.problems)
+        before = self.count
         survey = cells["survey"]
         if not survey:
             self.problem(line, "survey", "missing")
@@ -283,7 +447,7 @@ class _Checker:
         duration = self._whole_number(line, "duration_seconds", cells.get("duration_seconds", ""))
         self._check_meta(line, cells, survey)
         answers = self._answers(line, cells, survey) if survey in self.columns_of else {}
-        if len(self.problems) > before or ended_at is None:
+        if self.count > before or ended_at is None:
             return None
         return _Row(
             line=line,
@@ -490,7 +654,7 @@ def _registered(session: Session, questionnaire: Questionnaire) -> tuple[int, st
     return questionnaire.version, digest
 
 
-def _existing_ids(session: Session, rows: list[_Row]) -> set[tuple[str, str]]:
+def _existing_ids(session: Session, rows: list[_Stored]) -> set[tuple[str, str]]:
     existing: set[tuple[str, str]] = set()
     by_survey: dict[str, list[str]] = {}
     for row in rows:
@@ -507,7 +671,7 @@ def _existing_ids(session: Session, rows: list[_Row]) -> set[tuple[str, str]]:
     return existing
 
 
-def _insert(session: Session, rows: list[_Row], versions: dict[str, tuple[int, str]]) -> None:
+def _insert(session: Session, rows: list[_Stored], versions: dict[str, tuple[int, str]]) -> None:
     """Interviews in one executemany (RETURNING their ids, in order), then all answers in another."""
     ids = session.scalars(
         insert(Interview).returning(Interview.id, sort_by_parameter_order=True),
@@ -531,12 +695,12 @@ def _insert(session: Session, rows: list[_Row], versions: dict[str, tuple[int, s
         {
             "interview_id": interview_id,
             "question_id": question_id,
-            "code": answer.code,
-            "value": answer.stored_value(),
+            "code": code,
+            "value": value,
             "answered_at": row.ended_at,
         }
         for interview_id, row in zip(ids, rows, strict=True)
-        for question_id, answer in row.answers.items()
+        for question_id, code, value in row.answers
     ]
     if answers:
         session.execute(insert(Answer), answers)

@@ -84,11 +84,11 @@ from app.domain.eligibility import AUTOMATIC, Availability, RiskLevel, Screener,
 from app.domain.permissions import Actor, Permission, require
 from app.domain.phones import check_uk_phone
 from app.domain.questionnaire import ExclusionReason
-from app.domain.text import unsafe_character, visible
+from app.domain.text import csv_cell, unsafe_character, visible
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue
 from app.services.progress import SILENT, Progress
-from app.services.textfile import Spool, TextFileError, recognise
+from app.services.textfile import Spool, TextFileError, peak_memory, recognise
 from app.store.models import AuditEvent, Case, ScreeningDecision
 
 log = logging.getLogger(__name__)
@@ -817,8 +817,11 @@ def _import(
     name = str(path)
     stages: dict[str, float] = {}
 
+    peaks: dict[str, str] = {}
+
     def lap(stage: str) -> None:
         stages[stage] = time.perf_counter() - started - sum(stages.values())
+        peaks[stage] = peak_memory()
 
     with _cyclic_gc_paused():
         extract = _check_extract(path, name, catalogue, today, progress)
@@ -836,7 +839,7 @@ def _import(
         shown = groups if warnings_to is not None else groups[:FIRST_WARNINGS]
         wanted = np.zeros(extract.rows, dtype=bool)
         for members, _ in shown:
-            wanted[list(members)] = True
+            wanted[_rows_of(members)] = True
         inserted = _insert_new_cases(
             session, catalogue, extract, present, wanted, today, now, batch, progress
         )
@@ -844,11 +847,11 @@ def _import(
 
         warnings = (
             SharedPhoneWarning(
-                lines=tuple(extract.lines[m] for m in members),
-                crime_refs=tuple(inserted.crime_refs[m] for m in members),
+                lines=tuple(extract.lines[row] for row in group),
+                crime_refs=tuple(inserted.crime_refs[row] for row in group),
                 in_database=in_database,
             )
-            for members, in_database in shown
+            for group, in_database in ((_rows_of(members), in_database) for members, in_database in shown)
         )
         first_warnings: list[SharedPhoneWarning] = []
         if warnings_to is not None:
@@ -888,7 +891,7 @@ def _import(
         )
     )
     session.flush()
-    timings = ", ".join(f"{stage} {seconds:.2f} s" for stage, seconds in stages.items())
+    timings = ", ".join(f"{stage} {seconds:.2f} s{peaks[stage]}" for stage, seconds in stages.items())
     log.info("sample import %s: %d rows, %d imported; %s", batch, rows, summary.imported, timings)
     return summary
 
@@ -954,7 +957,7 @@ def _numbers_in_database(
 
 def _shared_phone_groups(
     extract: _Extract, sharing: dict[int, dict[int, str]]
-) -> list[tuple[tuple[int, ...], tuple[str, ...]]]:
+) -> list[tuple[bytes, tuple[str, ...]]]:
     """Numbers reaching more than one case, among the file's cases and those already in the database:
     (the file's rows, the crime refs of the database's cases), in line order, one per distinct group."""
     hashes = np.frombuffer(extract.phone_hashes, dtype=np.int64)
@@ -970,9 +973,12 @@ def _shared_phone_groups(
     chosen = ends - starts >= 2
     if sharing:
         chosen |= np.isin(hashes[starts], np.fromiter(sharing, dtype=np.int64, count=len(sharing)))
-    groups: dict[tuple[tuple[int, ...], frozenset[int]], tuple[int, tuple[int, ...], tuple[str, ...]]] = {}
+    # A group's rows as big-endian bytes: a few bytes per row rather than a Python int each, and bytes
+    # compare as the row numbers do, so the groups sort into line order as tuples of them would.
+    members_of = rows.astype(">i4")
+    groups: dict[tuple[bytes, frozenset[int]], tuple[int, bytes, tuple[str, ...]]] = {}
     for start, end in zip(starts[chosen].tolist(), ends[chosen].tolist(), strict=True):
-        members = tuple(rows[start:end].tolist())
+        members = members_of[start:end].tobytes()
         others = sharing.get(int(hashes[start]), {})
         identity = (members, frozenset(others))
         # The number that appears first in the file stands for a group that several numbers reach.
@@ -981,6 +987,12 @@ def _shared_phone_groups(
             groups[identity] = (first, members, tuple(sorted(others.values())))
     ordered = sorted(groups.values(), key=lambda group: (group[1], group[0]))
     return [(members, in_database) for _, members, in_database in ordered]
+
+
+def _rows_of(members: bytes) -> list[int]:
+    """The rows of a shared-phone group (see _shared_phone_groups)."""
+    rows: list[int] = np.frombuffer(members, dtype=">i4").tolist()
+    return rows
 
 
 @dataclass
@@ -1077,7 +1089,7 @@ def _write_warnings(
     """Every warning to a CSV file (replaced whole, never left half-written); the first few into `first`.
 
     The crime refs came from outside: a cell that a spreadsheet would take for a formula is written as
-    text (a leading apostrophe), as spreadsheet programs themselves do."""
+    text (app.domain.text.csv_cell)."""
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
     try:
         with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -1086,14 +1098,10 @@ def _write_warnings(
             for warning in warnings:
                 if len(first) < FIRST_WARNINGS:
                     first.append(warning)
-                writer.writerow([_as_text(cell) for cell in warning.csv_row(name)])
+                writer.writerow([csv_cell(cell) for cell in warning.csv_row(name)])
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _as_text(cell: str) -> str:
-    return "'" + cell if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell
 
 
 #: The columns an import fills, in the order of `_case_values`.

@@ -20,6 +20,7 @@ import codecs
 import io
 import marshal
 import re
+import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -250,4 +251,15 @@ class Spool:
         self.close()
 
 
-__all__ = ["ENCODING_NAMES", "Spool", "TextFile", "TextFileError", "recognise"]
+def peak_memory() -> str:
+    """ " (peak 123 MB)": the process's peak memory so far, for the logs of long work ("" where the
+    operating system does not say)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return ""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return f" (peak {peak / (1 << 20 if sys.platform == 'darwin' else 1 << 10):.0f} MB)"
+
+
+__all__ = ["ENCODING_NAMES", "Spool", "TextFile", "TextFileError", "peak_memory", "recognise"]

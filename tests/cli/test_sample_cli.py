@@ -94,6 +94,31 @@ def test_import_table_shows_counts_and_warnings(survey: Runner, tmp_path: Path) 
     assert "Testname" not in result.stdout  # never names
 
 
+def test_many_warnings_are_summarised_and_all_written_with_warnings_file(
+    survey: Runner, tmp_path: Path
+) -> None:
+    # Twelve pairs of victims, each pair at one number.
+    path = extract(tmp_path, *({"phone": f"0113 496 0{n // 2:03d}"} for n in range(24)))
+    written = tmp_path / "warnings.csv"
+    result = survey("sample", "import", str(path), "--warnings", str(written))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    start = lines.index(
+        "warning: 12 telephone numbers each reach more than one case: take care not to mention one"
+        " victim's crime to another. The first 5:"
+    )
+    assert [line.split(": warning: ")[0] for line in lines[start + 1 : start + 6]] == [
+        f"{path}:{line}" for line in (2, 4, 6, 8, 10)
+    ]
+    assert lines[start + 6 :] == [f"12 warnings written to {written}"]
+    assert written.read_text(encoding="utf-8-sig").count("shared_phone") == 12
+
+    again = survey("sample", "import", str(path), "--format", "json")
+    assert json.loads(again.stdout)["shared_phone_warnings"] == 12  # counts, not lines
+    plain = survey("sample", "import", str(path))
+    assert plain.stdout.splitlines()[-1] == "(all 12 with --warnings FILE)"
+
+
 def test_bad_file_exits_1_with_located_problems_and_imports_nothing(survey: Runner, tmp_path: Path) -> None:
     path = extract(tmp_path, {}, {"survey": "stalking"}, {"date_of_birth": "30/02/1990", "phone": "0800"})
     result = survey("sample", "import", str(path), "--format", "json")

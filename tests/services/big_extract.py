@@ -9,15 +9,20 @@ dates gives cases that are open, waiting, over their window, under 16 and exclud
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+import json
+import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import clock
+from app.domain.permissions import Actor
 from app.domain.questionnaire import EligibilityRule, ExclusionReason, Fieldwork, load_questionnaire
 from app.services.catalogue import Catalogue
-from app.services.sample import COLUMNS
+from app.services.sample import COLUMNS, import_sample
+from app.store.db import make_engine, make_session_factory
 from app.store.models import Case, ScreeningDecision
 
 RANGES = (
@@ -183,3 +188,25 @@ def stored_digest(sessions: sessionmaker[Session]) -> str:
         ):
             digest.update(repr(tuple(record)).encode())
     return digest.hexdigest()
+
+
+TODAY = date(2026, 3, 2)
+NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+
+def main(url: str, extract: str, warnings: str) -> None:
+    """Import one extract (the child process of the bounded-memory test) and print its JSON summary."""
+    clock.freeze(NOW)
+    engine = make_engine(url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            summary = import_sample(
+                session, Actor.system(), fixed_catalogue(), extract, today=TODAY, warnings_to=warnings
+            )
+    finally:
+        engine.dispose()
+    print(json.dumps(summary.to_dict()))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])

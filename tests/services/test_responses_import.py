@@ -15,10 +15,10 @@ from app.errors import SurveyError
 from app.services.catalogue import Catalogue, bundled_dir, load_catalogue, register
 from app.services.export import export_interviews
 from app.services.report import build_report, report_json
-from app.services.responses import ResponsesFileError, ResponsesImport, import_responses
+from app.services.responses import CHUNK, ResponsesFileError, ResponsesImport, import_responses
 from app.store.db import make_engine, make_session_factory
 from app.store.migrate import upgrade
-from app.store.models import Answer, AuditEvent, Interview
+from app.store.models import Answer, AuditEvent, Interview, SurveyDayCount
 from tests.services.test_report import check_worked_example, worked_example
 
 DATA = Path(__file__).parents[1] / "data" / "responses"
@@ -219,7 +219,7 @@ def test_not_a_csv_file(sessions: sessionmaker[Session], catalogue: Catalogue, t
     binary = tmp_path / "binary.csv"
     binary.write_bytes(bytes(range(128, 256)))
     assert problems_of(sessions, catalogue, binary) == [
-        f"{binary}:1: not UTF-8 text; save the file as CSV UTF-8"
+        f"{binary}:1: neither UTF-8 nor Windows-1252 text (byte 0x81): save it as CSV UTF-8"
     ]
     empty = tmp_path / "empty.csv"
     empty.write_text("")
@@ -281,3 +281,40 @@ def test_round_trip_export_import_same_report(
         engine.dispose()
     assert after == before
     check_worked_example({"periods": after["periods"][1:]})  # the range starts a quarter earlier here
+
+
+def long_file(tmp_path: Path, rows: int, *, encoding: str = "utf-8") -> Path:
+    """`rows` interviews over several chunks, in the layout of historical.csv."""
+    header = "interview_id,survey,completed_at,division,district,duration_seconds,overall_sat"
+    lines = [header] + [
+        f"L-{n:05d},domestic_abuse,2019-0{1 + n % 9}-1{n % 10},Nörth,Ashby {n % 3},{600 + n},{1 + n % 7}"
+        for n in range(rows)
+    ]
+    path = tmp_path / "long.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def test_a_long_file_streams_and_a_bad_last_row_imports_nothing(
+    sessions: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    rows = 2 * CHUNK + 10
+    path = long_file(tmp_path, rows)
+    with path.open("a") as handle:
+        handle.write("L-00003,domestic_abuse,2019-03-01,North,,,1\r\n")
+        handle.write("L-99999,domestic_abuse,2019-03-01,North,,,9\r\n")
+    assert problems_of(sessions, catalogue, path) == [
+        f"{path}:{rows + 2}: interview_id: 'L-00003' is also on line 5",
+        f"{path}:{rows + 3}: overall_sat: 9 is not a code of 'overall_sat' (codes 1, 2, 3, 4, 5, 6, 7)",
+    ]
+
+    good = long_file(tmp_path, rows, encoding="cp1252")
+    result = run_import(sessions, catalogue, good)
+    assert (result.rows, result.added) == (rows, rows)
+    assert count(sessions, Interview) == rows and count(sessions, Answer) == rows
+    with sessions() as session:
+        assert session.scalar(select(Interview.division).limit(1)) == "Nörth"
+        tallied = session.scalar(select(func.sum(SurveyDayCount.surveys)))
+    assert tallied == rows
+    again = run_import(sessions, catalogue, long_file(tmp_path, rows, encoding="utf-16"))
+    assert (again.added, again.already_present) == (0, rows)
