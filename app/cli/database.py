@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from app.cli.common import cli, options
+from app.cli.progress import QuietOption, progress_bar
 
 db_cli = typer.Typer(help="Database schema.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
@@ -13,8 +14,11 @@ cli.add_typer(db_cli, name="db")
 
 
 @db_cli.command("upgrade")
-def db_upgrade(ctx: typer.Context) -> None:
-    """Migrate the database to the latest schema (the app also does this when it starts)."""
+def db_upgrade(ctx: typer.Context, quiet: QuietOption = False) -> None:
+    """Migrate the database to the latest schema (the app also does this when it starts).
+
+    A migration that fills a new table from the interviews shows its progress on a terminal.
+    """
     from app.store.db import check_connection, default_database_url, make_engine, redact_url
     from app.store.migrate import current_revision, upgrade
 
@@ -23,7 +27,8 @@ def db_upgrade(ctx: typer.Context) -> None:
     try:
         check_connection(engine)
         before = current_revision(engine)
-        upgrade(engine)
+        with progress_bar(quiet) as progress:
+            upgrade(engine, progress=progress)
         after = current_revision(engine)
     finally:
         engine.dispose()

@@ -7,12 +7,14 @@ from typing import Annotated
 import typer
 
 from app.cli.common import cli, open_runtime_for
+from app.cli.progress import QuietOption, progress_bar
 
 
 @cli.command("demo")
 def demo(
     ctx: typer.Context,
     cases_per_survey: Annotated[int, typer.Option("--cases-per-survey", min=10, max=5000)] = 120,
+    quiet: QuietOption = False,
 ) -> None:
     """Fill an empty database with synthetic staff, cases, call histories and interviews.
 
@@ -23,8 +25,10 @@ def demo(
 
     runtime = open_runtime_for(ctx)
     try:
-        with runtime.sessions.begin() as session:
-            summary = load_demo(session, runtime.catalogue, cases_per_survey=cases_per_survey)
+        with runtime.sessions.begin() as session, progress_bar(quiet) as progress:
+            summary = load_demo(
+                session, runtime.catalogue, cases_per_survey=cases_per_survey, progress=progress
+            )
     finally:
         runtime.close()
     if not summary.created:

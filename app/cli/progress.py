@@ -24,7 +24,7 @@ from rich.progress import (
 from rich.progress import Progress as RichProgress
 from rich.text import Text
 
-from app.services.progress import SILENT, Progress
+from app.progress import SILENT, Progress
 
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar (it only ever shows on a terminal).")

@@ -31,6 +31,7 @@ from app.domain.questionnaire import (
     TextQuestion,
     YesNo,
 )
+from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
 from app.services.staff import add_staff
 from app.services.tallies import rebuild_tallies
@@ -118,7 +119,12 @@ class DemoSummary:
 
 
 def load_demo(
-    session: Session, catalogue: Catalogue, *, cases_per_survey: int = 120, seed: int = 2026
+    session: Session,
+    catalogue: Catalogue,
+    *,
+    cases_per_survey: int = 120,
+    seed: int = 2026,
+    progress: Progress = SILENT,
 ) -> DemoSummary:
     """Fill an empty bureau; a database that already has the demo (or any cases) is left as it is."""
     existing = session.scalar(select(func.count()).select_from(Case))
@@ -134,6 +140,7 @@ def load_demo(
     rng = random.Random(seed)
     summary = DemoSummary(created=True)
     staff_ids: dict[str, int] = {}
+    progress.start("Adding demo staff", len(STAFF), "accounts")
     for username, role, name in STAFF:
         found = session.scalar(select(Staff.id).where(Staff.username == username))
         if found is None:
@@ -148,9 +155,11 @@ def load_demo(
             found = record.id
             summary.staff.append((username, role.value))
         staff_ids[username] = found
+        progress.advance()
     callers = [staff_ids[u] for u, role, _ in STAFF if role is Role.CALLER]
     now = utcnow()
     number = 0
+    progress.start("Making demo cases, calls and interviews", cases_per_survey * len(catalogue), "cases")
     for questionnaire in catalogue:
         for n in range(cases_per_survey):
             number += 1
@@ -166,8 +175,11 @@ def load_demo(
             summary.cases += 1
             summary.interviews += builder.interviews
             summary.attempts += builder.attempts
+            progress.advance()
     session.flush()
-    rebuild_tallies(session)  # the interviews above were written directly, not completed through a call
+    rebuild_tallies(
+        session, progress
+    )  # the interviews above were written directly, not completed through a call
     _alerts(session, rng, staff_ids)
     session.add(
         AuditEvent(

@@ -55,6 +55,7 @@ from app.domain.questionnaire import (
 )
 from app.domain.text import from_csv_cell
 from app.errors import SurveyError
+from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
 from app.services.export import (
     META_COLUMNS,
@@ -63,7 +64,6 @@ from app.services.export import (
     question_variables,
     takes_missing_codes,
 )
-from app.services.progress import SILENT, Progress
 from app.services.tallies import tally_interviews
 from app.services.textfile import Spool, TextFile, TextFileError, recognise
 from app.store.models import Answer, AuditEvent, Interview, QuestionnaireVersion

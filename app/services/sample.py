@@ -86,8 +86,8 @@ from app.domain.phones import check_uk_phone
 from app.domain.questionnaire import ExclusionReason
 from app.domain.text import csv_cell, unsafe_character, visible
 from app.errors import SurveyError
+from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
-from app.services.progress import SILENT, Progress
 from app.services.textfile import Spool, TextFileError, peak_memory, recognise
 from app.store.models import AuditEvent, Case, ScreeningDecision
 

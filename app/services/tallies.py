@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.clock import LOCAL
+from app.progress import SILENT, Progress
 
 #: Light table descriptions (not the ORM models), so the migration that creates the tallies can fill
 #: them with these same functions whatever later migrations add to the tables.
@@ -95,21 +96,22 @@ def tally_answer_change(
     _add(connection, Counter(), codes)
 
 
-def rebuild_tallies_on(connection: Connection) -> None:
+def rebuild_tallies_on(connection: Connection, progress: Progress = SILENT) -> None:
     """Recount everything from the interviews (after a migration, or a bulk load that bypassed tallying)."""
     connection.execute(sa.delete(CODE_DAYS))
     connection.execute(sa.delete(SURVEY_DAYS))
     ids = connection.scalars(
         sa.select(INTERVIEWS.c.id).where(INTERVIEWS.c.status == COMPLETED).order_by(INTERVIEWS.c.id)
     ).all()
-    _tally(connection, list(ids), 1)
+    progress.start("Counting completed interviews for the reports", len(ids), "interviews")
+    _tally(connection, list(ids), 1, progress)
 
 
-def rebuild_tallies(session: Session) -> None:
-    rebuild_tallies_on(session.connection())
+def rebuild_tallies(session: Session, progress: Progress = SILENT) -> None:
+    rebuild_tallies_on(session.connection(), progress)
 
 
-def _tally(connection: Connection, ids: Sequence[int], sign: int) -> None:
+def _tally(connection: Connection, ids: Sequence[int], sign: int, progress: Progress = SILENT) -> None:
     surveys: Counter[SurveyKey] = Counter()
     codes: Counter[CodeKey] = Counter()
     for first in range(0, len(ids), CHUNK):
@@ -136,6 +138,7 @@ def _tally(connection: Connection, ids: Sequence[int], sign: int) -> None:
         ):
             survey, day, division = keys[interview_id]
             codes[(survey, question_id, day, division, code)] += sign
+        progress.advance(len(chunk))
     _add(connection, surveys, codes)
 
 

@@ -9,6 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from app.progress import SILENT, Progress
 from app.store.db import READ_ONLY, DatabaseError, check_connection, make_engine, redact_url, schema_change
 
 
@@ -29,9 +30,18 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url_or_engine: str | Engine, revision: str = "head") -> None:
-    """Migrate up to revision; nothing happens when the database is there already."""
-    _run(url_or_engine, lambda config: command.upgrade(config, revision))
+def upgrade(url_or_engine: str | Engine, revision: str = "head", progress: Progress = SILENT) -> None:
+    """Migrate up to revision; nothing happens when the database is there already.
+
+    `progress` is shown the migrations' long work, such as counting a million interviews into new
+    tallies (migrations find it in the Alembic config's attributes).
+    """
+
+    def run(config: Config) -> None:
+        config.attributes["progress"] = progress
+        command.upgrade(config, revision)
+
+    _run(url_or_engine, run)
 
 
 def downgrade(url_or_engine: str | Engine, revision: str) -> None:

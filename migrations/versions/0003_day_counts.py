@@ -42,9 +42,12 @@ def upgrade() -> None:
             "survey", "question_id", "day", "division", "code", name=op.f("pk_code_day_counts")
         ),
     )
+    from app.progress import SILENT
     from app.services.tallies import rebuild_tallies_on
 
-    rebuild_tallies_on(op.get_bind())
+    # `survey db upgrade` passes its progress bar in the Alembic config (app.store.migrate.upgrade).
+    config = op.get_context().config
+    rebuild_tallies_on(op.get_bind(), config.attributes.get("progress", SILENT) if config else SILENT)
 
 
 def downgrade() -> None:

@@ -22,13 +22,13 @@ def survey(signed_in: SignIn) -> Runner:
     return signed_in("admin")
 
 
-def on_terminal(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+def on_terminal(tmp_path: Path, *args: str, db: str = "cli.db") -> tuple[int, str, str]:
     """Run `survey ARGS` as the signed-in administrator with standard error on a pseudo-terminal and
     standard output piped: (exit code, what the terminal showed, standard output)."""
     controller, terminal = pty.openpty()
     environment = {
         **{k: v for k, v in os.environ.items() if k != "SURVEY_QUESTIONNAIRES"},
-        "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path / db}",
         "SURVEY_LOG_DIR": str(tmp_path / "logs"),
         "XDG_STATE_HOME": str(tmp_path / "state-test_admin"),
         "COLUMNS": "120",
@@ -87,3 +87,15 @@ def test_sample_import_shows_progress_on_a_terminal_and_nowhere_else(survey: Run
     assert piped.returncode == 0, piped.stderr
     assert piped.stderr == ""
     assert json.loads(piped.stdout)["already_present"] == 3000
+
+
+def test_demo_and_db_upgrade_show_progress_on_a_terminal(tmp_path: Path) -> None:
+    code, terminal, stdout = on_terminal(tmp_path, "db", "upgrade", db="new.db")
+    assert code == 0, terminal
+    assert "Counting completed interviews for the reports" in terminal
+    assert stdout.startswith("sqlite:///") and "upgraded from empty" in stdout
+
+    code, terminal, stdout = on_terminal(tmp_path, "demo", "--cases-per-survey", "10", db="demo.db")
+    assert code == 0, terminal
+    assert "Making demo cases, calls and interviews" in terminal and "cases/s" in terminal
+    assert stdout.startswith("demo: ")

@@ -1,4 +1,4 @@
-"""Progress of long work: services report stages and units done; the CLI or the TUI shows them.
+"""Progress of long work: services (and migrations) report stages and units done; the CLI or TUI shows them.
 
 A service takes a `Progress` and calls `start` for each stage of its work and `advance` as units are
 done. The CLI shows a bar on standard error when it is a terminal (app.cli.progress); the TUI shows a
