@@ -58,6 +58,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import time
 import uuid
 from array import array
@@ -1090,9 +1091,11 @@ def _write_warnings(
 
     The crime refs came from outside: a cell that a spreadsheet would take for a formula is written as
     text (app.domain.text.csv_cell)."""
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.part")
+    # mkstemp: the crime refs are readable by this account only, as the database is.
+    descriptor, name_of_temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
+    temporary = Path(name_of_temporary)
     try:
-        with temporary.open("w", encoding="utf-8-sig", newline="") as handle:
+        with open(descriptor, "w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(WARNING_COLUMNS)
             for warning in warnings:

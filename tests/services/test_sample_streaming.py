@@ -214,6 +214,7 @@ def test_warnings_are_counted_the_first_few_kept_and_all_written(
     assert first["lines"] == "2 3"
     assert first["crime_refs"].startswith("'=HYPERLINK(1); ")  # text, never a formula
     assert "Alma" not in warnings.read_text()  # never names
+    assert warnings.stat().st_mode & 0o777 == 0o600  # crime refs: for this account only
 
     # Without a warnings file, only the first few are kept.
     again = run(sessions, path)
