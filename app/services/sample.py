@@ -939,10 +939,13 @@ def _numbers_in_database(
     ordered = sorted(numbers)
     # Streamed: a few numbers can reach a great many cases (a re-import of an extract whose numbers
     # repeat reaches every case of it from its first chunk).
-    connection = session.connection().execution_options(stream_results=True)
+    # (An option of each query: on the connection it would stay set for the inserts, which PostgreSQL's
+    # server-side cursors cannot run.)
+    connection = session.connection()
     for column in (Case.phone, Case.alt_phone):  # two queries: an OR would not use the phone index
         for chunk in _chunks(ordered, LOOKUP_CHUNK):
-            for found in connection.execute(select(*columns).where(column.in_(chunk))).partitions(CHUNK):
+            query = select(*columns).where(column.in_(chunk)).execution_options(stream_results=True)
+            for found in connection.execute(query).partitions(CHUNK):
                 keys = np.fromiter(
                     (hash((r[1], r[2], r[3])) for r in found), dtype=np.int64, count=len(found)
                 )
