@@ -193,7 +193,7 @@ def bench(
     )
     print(
         f"  imported {first.imported:,}, excluded {sum(first.excluded.values()):,}, not released"
-        f" {first.not_released:,}, shared-phone warnings {len(first.shared_phone_warnings):,};"
+        f" {first.not_released:,}, shared-phone warnings {first.shared_phone_warnings:,};"
         f" {stored:,} cases stored"
     )
     print(

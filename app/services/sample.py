@@ -85,7 +85,7 @@ from app.domain.eligibility import AUTOMATIC, Availability, RiskLevel, Screener,
 from app.domain.permissions import Actor, Permission, require
 from app.domain.phones import check_uk_phone
 from app.domain.questionnaire import ExclusionReason
-from app.domain.text import csv_cell, unsafe_character, visible
+from app.domain.text import BIDI_CONTROLS, csv_cell, unsafe_character, visible
 from app.errors import SurveyError
 from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
@@ -323,11 +323,17 @@ def _check_extract(path: Path, name: str, catalogue: Catalogue, today: date, pro
     return extract
 
 
-@lru_cache(maxsize=65_536)
+# What app.domain.text.unsafe_character names (C0 controls but tab, line feed and carriage return; DEL
+# and C1; bidi controls), found by a regular expression: a whole column is searched at C speed, and only
+# a column with one is looked at value by value.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f" + "".join(sorted(BIDI_CONTROLS)) + "]")
+
+
 def _unsafe(value: str) -> str | None:
-    return unsafe_character(value, keep="\t\n\r")
+    return unsafe_character(value, keep="\t\n\r") if _UNSAFE.search(value) else None
 
 
+@lru_cache(maxsize=65_536)
 def _parse_date(value: str) -> date | str:
     """A date from YYYY-MM-DD or DD/MM/YYYY, or the message explaining why not."""
     iso = _ISO_DATE.fullmatch(value)
@@ -500,9 +506,9 @@ class _Reader:
         # Terminal controls and bidi overrides are never data (tabs and line breaks become spaces below).
         for column in COLUMNS:
             values = raw[column]
-            report(
-                column, [(i, f"{why}: '{values[i]}'") for i, why in enumerate(map(_unsafe, values)) if why]
-            )
+            if _UNSAFE.search("\t".join(values)):
+                unsafe = [(i, f"{why}: '{values[i]}'") for i, why in enumerate(map(_unsafe, values)) if why]
+                report(column, unsafe)
 
         text_values: dict[str, list[str]] = {}
         for column, limit in MAX_LENGTHS.items():

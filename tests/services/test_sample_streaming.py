@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app import clock
 from app.domain.permissions import Actor
+from app.domain.text import unsafe_character
 from app.errors import SurveyError
+from app.services import sample
 from app.services.sample import (
     CHUNK,
     COLUMNS,
@@ -235,3 +237,10 @@ def test_check_only_a_small_file(tmp_path: Path) -> None:
     rows = read_sample_file(path, fixed_catalogue(), today=TODAY)
     assert [row.line for row in rows] == list(range(2, 12))
     assert isinstance(rows[0].report_date, date)
+
+
+def test_the_fast_check_for_unsafe_characters_agrees_with_the_named_one() -> None:
+    for code in range(0x10000):
+        char = chr(code)
+        assert (sample._unsafe(f"a{char}b") is None) is (unsafe_character(char, keep="\t\n\r") is None), code
+    assert sample._unsafe("Zed \u202eTestwood") == unsafe_character("\u202e")
