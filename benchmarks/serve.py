@@ -264,7 +264,7 @@ async def browser_round(browser, url: str, server_pid: int, usernames: list[str]
 
     async def open_page(page, screen: Screen) -> None:  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        await page.goto(url)
+        await page.goto(url, wait_until="commit", timeout=300_000)
         _, shown = await screen.wait_for(SIGN_IN)
         figures.to_sign_in.append(shown - started)
         await page.focus(".xterm-helper-textarea")
@@ -366,7 +366,7 @@ async def main() -> None:
         "XDG_CACHE_HOME": str(folder / "cache"),
         "SURVEY_LOG_DIR": str(folder / "log"),
     }
-    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start")
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start", flush=True)
 
     terminal = Figures()
     for _ in range(args.terminal_runs):
@@ -374,6 +374,7 @@ async def main() -> None:
         for name in ("to_sign_in", "pss", "rss", "keystrokes"):
             getattr(terminal, name).extend(getattr(one, name))
 
+    print(row(f"terminal ({args.terminal_runs} runs, one at a time)", terminal), flush=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "--db", url, "serve", "--port", "0", "--max-sessions", "100"],
         stdout=subprocess.PIPE,
@@ -389,8 +390,15 @@ async def main() -> None:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             for n in rounds:
                 names, users = users[:n], users[n:]
-                figures = await browser_round(browser, page_url, server.pid, names, args.answers)
+                try:
+                    figures = await browser_round(browser, page_url, server.pid, names, args.answers)
+                except Exception as exc:  # a round that could not finish: say so, go on with the next
+                    print(
+                        f"N={n}: did not finish: {type(exc).__name__}: {str(exc).splitlines()[0]}", flush=True
+                    )
+                    continue
                 results.append((n, figures, memory_mb(server.pid)[1]))
+                print(row(f"browser, {n} at once (as measured)", figures), flush=True)
             await browser.close()
     finally:
         server.send_signal(signal.SIGTERM)
