@@ -3,6 +3,7 @@
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,13 @@ def pg_url() -> Iterator[str]:
     The server and credentials come from SURVEY_TEST_POSTGRES_URL, e.g.
     postgresql://postgres@127.0.0.1:5432/test; that database is only used to create and drop ours.
     """
+    with scratch_postgres() as url:
+        yield url
+
+
+@contextmanager
+def scratch_postgres() -> Iterator[str]:
+    """pg_url's database, for fixtures of a wider scope; skips the test when there is no server."""
     admin_url = os.environ.get(POSTGRES_URL_ENV, "").strip()
     if not admin_url:
         pytest.skip(f"{POSTGRES_URL_ENV} is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")

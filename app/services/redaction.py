@@ -51,9 +51,13 @@ def digest(text: str) -> str:
 
 
 def text_questions(catalogue: Catalogue) -> dict[str, dict[str, str]]:
-    """Per survey, the free-text questions of its current questionnaire: id -> wording."""
+    """Per survey, the free-text questions of its current questionnaire: id -> short label."""
     return {
-        q.id: {question.id: question.text for question in q.questions() if isinstance(question, TextQuestion)}
+        q.id: {
+            question.id: question.short_label()
+            for question in q.questions()
+            if isinstance(question, TextQuestion)
+        }
         for q in catalogue
     }
 

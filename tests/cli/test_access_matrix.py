@@ -25,6 +25,7 @@ from app.services.runtime import open_runtime
 from app.store.models import AuditEvent, Staff
 from tests.cli.conftest import InProcess, open_test_session, write_session_file
 from tests.cli.test_sample_cli import extract
+from tests.conftest import scratch_postgres
 from tests.services.test_allocation import add_case, add_person
 
 DATA = Path(__file__).parents[1] / "data"
@@ -93,11 +94,20 @@ def test_every_command_has_an_entry() -> None:
     assert all(COMMANDS[c].public for c, args in ARGS.items() if args is None)
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('matrix-db') / 'matrix.db'}"
+        return
+    with scratch_postgres() as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def world(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[dict[str, Any]]:
     """A database with a caller, a few cases and one session per role; a state folder per role."""
     tmp = tmp_path_factory.mktemp("matrix")
-    url = f"sqlite:///{tmp / 'matrix.db'}"
+    url = database_url
     runtime = open_runtime(url)
     try:
         with runtime.sessions.begin() as session:
