@@ -198,6 +198,10 @@ class OptionsView(Widget, can_focus=True):
             return True
         return self._pending_digit is not None
 
+    def forget_digit(self) -> None:
+        """The next digit starts a new number (as when a second has passed)."""
+        self._pending_digit = None
+
     def on_key(self, event: events.Key) -> None:
         if event.character and event.character.isdigit() and self.type_digit(event.character):
             event.stop()
