@@ -424,7 +424,23 @@ DEFAULT_EXAMPLE_SAMPLE = ExampleSample(
 AUTHORING_KEYS = frozenset({"target_minutes", "example_sample"})
 #: Keys added to the format after content hashes were first recorded: left out of the hash while absent,
 #: so a file that does not use them keeps the hash it always had.
-LATER_KEYS = frozenset({"consents"})
+LATER_KEYS = frozenset({"consents", "closing"})
+
+
+class SupportLine(Strict):
+    """A support service the caller offers at the end of the call."""
+
+    name: str = Field(min_length=1)
+    number: str = Field(min_length=1)
+    note: str | None = None  # e.g. "free, 24 hours"
+
+
+class Closing(Strict):
+    """The end of a completed interview: words to read out and support lines to offer."""
+
+    say: str = Field(min_length=1)
+    support: list[SupportLine] = Field(default_factory=list)
+    instruction: str | None = None
 
 
 class Questionnaire(Strict):
@@ -438,6 +454,7 @@ class Questionnaire(Strict):
     sections: list[Section] = Field(min_length=1)
     measures: list[Measure] = Field(default_factory=list)
     consents: Consents | None = None
+    closing: Closing | None = None
     target_minutes: int | None = Field(default=None, ge=1, le=180)
     example_sample: ExampleSample | None = None
 
@@ -892,6 +909,10 @@ def _semantic_problems(q: Questionnaire, doc: MarkedDocument) -> list[tuple[Path
             locations[question.id] = q_loc
 
     problems += _safety_problems(q, locations)
+    if q.closing is not None:
+        problems += _text_problems(q.closing.say, ("closing", "say"), seen_questions)
+        if q.closing.instruction:
+            problems += _text_problems(q.closing.instruction, ("closing", "instruction"), seen_questions)
     if q.calls.partial_from is not None and q.calls.partial_from not in seen_questions:
         problems.append(
             (("calls", "partial_from"), f"partial_from names unknown question '{q.calls.partial_from}'")

@@ -23,6 +23,7 @@ from app.domain.questionnaire import ExclusionReason
 from app.errors import SurveyError
 from app.services import cases, interviews
 from app.services.catalogue import Catalogue
+from app.services.settings import BureauSettings, CallingHours, get_settings
 from app.store.models import Attempt, AuditEvent, Case, Interview, ScreeningDecision
 
 
@@ -199,6 +200,29 @@ def record_screening(
     else:
         case.last_activity_at = now
     return excluded
+
+
+@dataclass(frozen=True)
+class AppointmentRules:
+    """What an appointment for one case must respect; the dialog checks it before it closes."""
+
+    calling_hours: CallingHours
+    last_day: date  # of the case's fieldwork window
+    settings: BureauSettings
+
+    def problem(self, at: datetime) -> str | None:
+        return cases.appointment_problem(at, utcnow(), self.settings, self.last_day)
+
+    def describe(self) -> str:
+        return f"Calling hours: {self.calling_hours}. Fieldwork for this case ends {self.last_day:%a %d %b %Y}."
+
+
+def appointment_rules(session: Session, actor: Actor, catalogue: Catalogue, case_id: int) -> AppointmentRules:
+    """The rules for a call-back on a case the caller holds."""
+    case = cases.held_case(session, actor, case_id)
+    settings = get_settings(session)
+    last_day = cases.fieldwork_window(catalogue.get(case.survey), case.report_date)[1]
+    return AppointmentRules(calling_hours=settings.calling_hours, last_day=last_day, settings=settings)
 
 
 @dataclass(frozen=True)

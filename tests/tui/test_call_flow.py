@@ -9,6 +9,7 @@ from app.services.runtime import Runtime
 from app.store.models import Answer as AnswerRow
 from app.store.models import Attempt, Case, Interview
 from app.tui.app import make_app
+from app.tui.screens.call_end import ClosingScreen
 from app.tui.screens.dial import DialScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.interview import InterviewScreen
@@ -40,9 +41,20 @@ async def test_full_interview_by_key_presses(runtime: Runtime, survey: str) -> N
         assert isinstance(app.screen, InterviewScreen)
         asked = await answer_all(pilot)
         await settle(pilot)
+        # the closing words and support lines stay until the caller presses Enter
+        closing = app.screen
+        assert isinstance(closing, ClosingScreen)
+        questionnaire = runtime.catalogue.get(survey)
+        assert questionnaire.closing is not None
+        assert str(closing.query_one("#closing-words").render()).startswith("Thank you very much")
+        for line in questionnaire.closing.support:
+            assert line.number in str(closing.query_one("#support").render())
+        await pilot.pause(0.2)
+        assert app.screen is closing
+        await pilot.press("enter")
+        await settle(pilot)
         assert isinstance(app.screen, HomeScreen)
 
-    questionnaire = runtime.catalogue.get(survey)
     with runtime.sessions() as session:
         interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
         assert interview is not None and interview.status == "completed"

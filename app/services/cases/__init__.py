@@ -35,6 +35,7 @@ from app.services.cases.allocation import (
     touch_case,
 )
 from app.services.cases.attempts import (
+    appointment_problem,
     finish_attempt,
     start_attempt,
 )
@@ -83,6 +84,7 @@ from app.services.cases.supervision import (
 )
 
 __all__ = [
+    "appointment_problem",
     "AllocatedCase",
     "Allocation",
     "AttemptSummary",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -177,19 +177,25 @@ def _check_details(
             raise CaseError("an appointment needs its date and time")
         if appointment_at.tzinfo is None or appointment_at.utcoffset() is None:
             raise CaseError("the appointment time needs a time zone")
-        if appointment_at <= now:
-            raise CaseError(f"the appointment ({_when(appointment_at)}) is not in the future")
-        if not settings.calling_hours.contains(appointment_at):
-            raise OutsideCallingHours(
-                f"the appointment ({_when(appointment_at)}) is outside calling hours"
-                f" ({settings.calling_hours})"
-            )
         last_day = fieldwork_window(questionnaire, case_row.report_date)[1]
-        if appointment_at.astimezone(LOCAL).date() > last_day:
-            raise CaseError(
-                f"the appointment ({_when(appointment_at)}) is after this case's fieldwork ends"
-                f" ({last_day:%a %d %b %Y})"
-            )
+        problem = appointment_problem(appointment_at, now, settings, last_day)
+        if problem is not None:
+            error = OutsideCallingHours if "calling hours" in problem else CaseError
+            raise error(problem)
+
+
+def appointment_problem(at: datetime, now: datetime, settings: BureauSettings, last_day: date) -> str | None:
+    """Why an appointment at `at` cannot be made (None when it can): past, outside hours or fieldwork.
+
+    The appointment dialog asks this before it closes, so a caller never loses what was agreed.
+    """
+    if at <= now:
+        return f"the appointment ({_when(at)}) is not in the future"
+    if not settings.calling_hours.contains(at):
+        return f"the appointment ({_when(at)}) is outside calling hours ({settings.calling_hours})"
+    if at.astimezone(LOCAL).date() > last_day:
+        return f"the appointment ({_when(at)}) is after this case's fieldwork ends ({last_day:%a %d %b %Y})"
+    return None
 
 
 def _apply_outcome(

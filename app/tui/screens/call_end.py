@@ -1,28 +1,41 @@
-"""The end of an interview: the closing words of a stop rule, an appointment, the call's outcome."""
+"""The end of an interview: the closing words (a stop rule's, or the questionnaire's closing block with
+its support lines), an appointment checked before the dialog closes, and the call's outcome.
+
+No dead ends: if the outcome cannot be recorded, or the caller backs out of the appointment, the
+interview screen shows the question that ended the call again, with the reason; Enter tries again,
+Ctrl+B changes an answer.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Footer, Static
 
 from app.domain.questionnaire import StopOutcome
 from app.services import calls, interviews
 from app.services.interviews import InterviewState
-from app.tui.screens.base import SurveyScreen
-from app.tui.screens.interview import CallContext
+from app.tui import keys
+from app.tui.screens.base import CallScreen
+from app.tui.widgets.quick_exit import QuickExitBar
+
+if TYPE_CHECKING:
+    from app.tui.screens.interview import CallContext, InterviewScreen
+
+#: Said at the end of a completed interview when the questionnaire declares no closing block.
+DEFAULT_CLOSING = "Thank you very much for your time; what you have told us will help us improve the service."
 
 
 class ReadOut(ModalScreen[None]):
     """Words the caller must say before the call ends; Enter when said."""
 
     CSS_PATH = "dialogs.tcss"
-    BINDINGS = [Binding("enter", "done", "Said it")]
+    BINDINGS = keys.bindings("closing")
 
     def __init__(self, text: str) -> None:
         super().__init__()
@@ -39,7 +52,61 @@ class ReadOut(ModalScreen[None]):
         self.dismiss(None)
 
 
-def end_call(screen: SurveyScreen[None], call: CallContext, state: InterviewState) -> None:
+class ClosingScreen(CallScreen):
+    """A completed interview's closing words and support lines, until the caller presses Enter.
+
+    The interview is already recorded as complete; the victim may still be on the line, so quick exit
+    still clears this screen.
+    """
+
+    CSS_PATH = "dialogs.tcss"
+    BINDINGS = keys.bindings("closing")
+
+    def __init__(self, title: str, words: str, support: list[tuple[str, str, str]], instruction: str) -> None:
+        super().__init__()
+        self.survey_title = title
+        self.words = words
+        self.support = support
+        self.instruction = instruction
+
+    def call_ids(self) -> tuple[int | None, int | None]:
+        return None, None  # nothing left to record
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text.assemble((self.survey_title, "bold"), " · Interview complete and saved"), id="closing-title")
+        with VerticalScroll(id="closing", can_focus=False):
+            box = Static(Text(self.words), classes="readout", id="closing-words")
+            box.border_title = "READ OUT"
+            yield box
+            if self.support:
+                lines = Text()
+                for i, (name, number, note) in enumerate(self.support):
+                    lines.append(f"{number:<22}", style="bold")
+                    lines.append(name + (f" ({note})" if note else ""))
+                    if i < len(self.support) - 1:
+                        lines.append("\n")
+                yield Static("Support lines to offer", classes="heading")
+                yield Static(lines, id="support")
+            if self.instruction:
+                yield Static(Text.assemble(("Caller (not read out): ", "bold"), self.instruction), classes="instruction")
+            yield Static("Press Enter once the call has ended.", classes="muted")
+        yield QuickExitBar()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def action_done(self) -> None:
+        self.dismiss(None)
+
+
+def closing_screen(state: InterviewState, call: CallContext, caller_name: str) -> ClosingScreen:
+    questionnaire = state.questionnaire
+    closing = questionnaire.closing
+    words = interviews.read_out(state, closing.say if closing else DEFAULT_CLOSING, call.sample, caller_name)
+    support = [(line.name, line.number, line.note or "") for line in closing.support] if closing else []
+    instruction = closing.instruction if closing and closing.instruction else ""
+    return ClosingScreen(questionnaire.title, words, support, instruction)
+
+
+def end_call(screen: InterviewScreen, call: CallContext, state: InterviewState) -> None:
     """Finish the interview's call: read out the closing words, ask for details, record the outcome."""
     from app.tui.screens.dialogs import AppointmentDialog
 
@@ -47,28 +114,47 @@ def end_call(screen: SurveyScreen[None], call: CallContext, state: InterviewStat
     actor = screen.actor
     catalogue = screen.catalogue
     interview_id = state.interview_id
+    user = screen.survey_app.user
+    caller_name = user.display_name if user else ""
 
     def record(appointment_at: datetime | None = None, refusal_by: str | None = None) -> None:
         def done(ended: calls.CallEnded) -> None:
+            if ended.outcome.value == "completed":
+                app.switch_screen(closing_screen(state, call, caller_name))
+                return
             if app.screen is screen:
                 app.pop_screen()
-            if ended.outcome.value == "completed":
-                app.notify("Interview complete and saved. Thank you.", timeout=5)
-            else:
-                closed = " The case is closed." if ended.state.closed else ""
-                app.notify(f"Call ended: {ended.outcome.value.replace('_', ' ')}.{closed}", timeout=6)
+            closed = " The case is closed." if ended.state.closed else ""
+            app.notify(f"Call ended: {ended.outcome.value.replace('_', ' ')}.{closed}", timeout=6)
+
+        def failed(error: BaseException) -> None:
+            screen.end_failed(f"The call's outcome was not recorded: {error}")
 
         screen.db(
             lambda session: calls.end_interview_call(
                 session, actor, catalogue, interview_id, appointment_at=appointment_at, refusal_by=refusal_by
             ),
             done,
+            failed=failed,
         )
+
+    def appointment(rules: calls.AppointmentRules) -> None:
+        def chosen(at: datetime | None) -> None:
+            if at is None:
+                screen.end_failed("No appointment was made. Enter to make it, or Ctrl+B to change an answer.")
+            else:
+                record(appointment_at=at)
+
+        app.push_screen(AppointmentDialog(rules), chosen)
 
     def after_words(_: object = None) -> None:
         if state.stop_outcome is StopOutcome.APPOINTMENT:
-            app.push_screen(
-                AppointmentDialog(), lambda at: record(appointment_at=at) if at else after_words()
+            case_id = call.case_id
+            screen.db(
+                lambda session: calls.appointment_rules(session, actor, catalogue, case_id),
+                appointment,
+                write=False,
+                failed=lambda error: screen.end_failed(f"Cannot make the appointment now: {error}"),
             )
         elif state.stop_outcome is StopOutcome.REFUSAL:
             record(refusal_by="the victim")
@@ -76,8 +162,7 @@ def end_call(screen: SurveyScreen[None], call: CallContext, state: InterviewStat
             record()
 
     if state.stop_say:
-        user = screen.survey_app.user
-        words = interviews.read_out(state, state.stop_say, call.sample, user.display_name if user else "")
+        words = interviews.read_out(state, state.stop_say, call.sample, caller_name)
         app.push_screen(ReadOut(words), after_words)
     else:
         after_words()

@@ -126,7 +126,7 @@ class DialScreen(CallScreen):
         self.db(lambda session: cases.start_attempt(session, actor, case_id, number), dialled, failed=failed)
 
     def action_record(self) -> None:
-        from app.tui.screens.dialogs import AppointmentDialog, Confirm, TextPrompt
+        from app.tui.screens.dialogs import Confirm, TextPrompt
 
         if self.busy:
             return
@@ -141,9 +141,7 @@ class DialScreen(CallScreen):
         if outcome == "answered":
             self._start_interview()
         elif outcome == Outcome.APPOINTMENT.value:
-            self.app.push_screen(
-                AppointmentDialog(), lambda at: self._finish(outcome, appointment_at=at) if at else None
-            )
+            self._ask_appointment()
         elif outcome == Outcome.REFUSAL.value:
             self.app.push_screen(
                 TextPrompt("Who refused? (e.g. the victim, a family member)"),
@@ -161,6 +159,22 @@ class DialScreen(CallScreen):
             )
         else:
             self._finish(outcome)
+
+    def _ask_appointment(self, initial: datetime | None = None, error: str = "") -> None:
+        """The appointment dialog, with the case's rules; again with what was typed if it was refused."""
+        from app.tui.screens.dialogs import AppointmentDialog
+
+        actor = self.actor
+        catalogue = self.catalogue
+        case_id = self.view.case_id
+
+        def ask(rules: calls.AppointmentRules) -> None:
+            self.app.push_screen(
+                AppointmentDialog(rules, initial=initial, error=error),
+                lambda at: self._finish(Outcome.APPOINTMENT.value, appointment_at=at) if at else None,
+            )
+
+        self.db(lambda session: calls.appointment_rules(session, actor, catalogue, case_id), ask, write=False)
 
     def _finish(
         self,
@@ -199,6 +213,8 @@ class DialScreen(CallScreen):
         def failed(error: BaseException) -> None:
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
+            if appointment_at is not None:
+                self._ask_appointment(appointment_at, str(error))
 
         self.db(record, recorded, failed=failed)
 

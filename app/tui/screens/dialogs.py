@@ -14,6 +14,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from app.clock import LOCAL, local_now
 from app.domain.engine import AnswerError, parse_date
+from app.services.calls import AppointmentRules
 
 
 class TextPrompt(ModalScreen[str | None]):
@@ -82,20 +83,38 @@ class SafeguardingDialog(ModalScreen[str | None]):
 
 
 class AppointmentDialog(ModalScreen[datetime | None]):
-    """Pick the date and time of a call back, in the bureau's local time."""
+    """Pick the date and time of a call back, in the bureau's local time.
+
+    Everything is checked before the dialog closes (in the future, inside calling hours, inside the
+    case's fieldwork), with the allowed hours on show, so what the victim agreed is never lost.
+    """
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
+    def __init__(
+        self, rules: AppointmentRules | None = None, *, initial: datetime | None = None, error: str = ""
+    ) -> None:
+        super().__init__()
+        self.rules = rules
+        self.initial = initial
+        self.error = error
+
     def compose(self) -> ComposeResult:
-        tomorrow = local_now().date().toordinal() + 1
-        default = datetime.fromordinal(tomorrow).date()
+        if self.initial is not None:
+            local = self.initial.astimezone(LOCAL)
+            day, hour = f"{local:%d/%m/%Y}", f"{local:%H:%M}"
+        else:
+            tomorrow = datetime.fromordinal(local_now().date().toordinal() + 1).date()
+            day, hour = f"{tomorrow:%d/%m/%Y}", "10:00"
         with Vertical(classes="dialog"):
             yield Label("Call back on (DD/MM/YYYY)", classes="title")
-            yield Input(f"{default:%d/%m/%Y}", id="date")
+            if self.rules is not None:
+                yield Static(Text(self.rules.describe()), id="rules", classes="muted")
+            yield Input(day, id="date")
             yield Label("at (HH:MM, 24-hour)")
-            yield Input("10:00", id="time")
-            yield Static("", id="error", classes="error")
+            yield Input(hour, id="time")
+            yield Static(Text(self.error), id="error", classes="error")
             yield Static("Enter: save appointment · Escape: cancel", classes="muted")
 
     def on_mount(self) -> None:
@@ -111,7 +130,8 @@ class AppointmentDialog(ModalScreen[datetime | None]):
         try:
             day = parse_date(self.query_one("#date", Input).value)
         except AnswerError as exc:
-            error.update(str(exc))
+            error.update(Text(str(exc)))
+            self.query_one("#date", Input).focus()
             return
         try:
             at = time.fromisoformat(self.query_one("#time", Input).value.strip())
@@ -119,8 +139,11 @@ class AppointmentDialog(ModalScreen[datetime | None]):
             error.update("Enter the time as HH:MM, e.g. 18:30")
             return
         moment = datetime.combine(day, at, tzinfo=LOCAL)
-        if moment <= local_now():
-            error.update("The appointment must be in the future.")
+        problem = self.rules.problem(moment) if self.rules is not None else None
+        if problem is None and moment <= local_now():
+            problem = "the appointment must be in the future"
+        if problem is not None:
+            error.update(Text(problem[0].upper() + problem[1:] + ". Change the date or time."))
             return
         self.dismiss(moment)
 

@@ -118,7 +118,25 @@ class InterviewScreen(CallScreen):
 
     async def on_mount(self) -> None:
         self.watch(self.query_one("#body", VerticalScroll), "scroll_y", self._show_cue, init=False)
+        if self.shown is None and self.state.finished:
+            # Resumed after the last answer was stored but before the call's outcome was recorded.
+            await self.show_question(
+                self._last_question(), "This interview was ending: press Enter to finish the call."
+            )
+            return
         await self.show_question(self.shown)
+
+    def _last_question(self) -> str | None:
+        """The question that ended the interview (a stop rule's), or the last one answered."""
+        stop = self.state.engine.route(self.state.answers).stop
+        return stop.question_id if stop else self.state.engine.previous(self.state.answers, None)
+
+    def end_failed(self, message: str) -> None:
+        """Ending the call did not work: back on the question that ended it, with the reason."""
+        self.saving = False
+        self.call_later(
+            self.show_question, self._last_question(), f"{message} Enter tries again; Ctrl+B changes an answer."
+        )
 
     def on_screen_resume(self) -> None:
         if not self.saving:
