@@ -214,7 +214,9 @@ class AppointmentRules:
         return cases.appointment_problem(at, utcnow(), self.settings, self.last_day)
 
     def describe(self) -> str:
-        return f"Calling hours: {self.calling_hours}. Fieldwork for this case ends {self.last_day:%a %d %b %Y}."
+        return (
+            f"Calling hours: {self.calling_hours}. Fieldwork for this case ends {self.last_day:%a %d %b %Y}."
+        )
 
 
 def appointment_rules(session: Session, actor: Actor, catalogue: Catalogue, case_id: int) -> AppointmentRules:
@@ -230,6 +232,7 @@ class CallEnded:
     outcome: Outcome
     partial: bool
     state: cases.CaseState
+    held: bool = False  # quick exit mid-interview: the case waits for a supervisor's decision
 
 
 def end_interview_call(
@@ -283,9 +286,11 @@ def quick_exit(
 ) -> CallEnded | None:
     """End the call at once, keeping every answer given.
 
-    During an interview: a break-off once the victim had started the questions proper, otherwise
-    unsafe to talk (the safety check or the identity check was as far as it got). Before anyone
-    answered: unsafe to talk. Returns None when there was nothing to record.
+    A quick exit is a safety event, not a refusal. The call is recorded as unsafe to talk. Once the
+    victim had started the questions proper, the case is held for a supervisor's decision (retry from
+    a date, or close as a break-off or partial) with the interview left in progress and every answer
+    kept; before that (only the identity or safety check answered) the interview ends and the case
+    is tried again later, as after any unsafe-to-talk call. Returns None when there was nothing to record.
     """
     if interview_id is not None:
         interview = session.get(Interview, interview_id)
@@ -293,21 +298,25 @@ def quick_exit(
             state = interviews.load_interview(session, actor, catalogue, interview_id)
             opening = {q.id for q in state.questionnaire.sections[0].questions}
             started = any(qid not in opening for qid in state.answers)
-            if started:
-                return end_interview_call(
-                    session, actor, catalogue, interview_id, broken_off=True, note="quick exit"
-                )
-            interviews.finish_interview(session, actor, catalogue, interview_id, broken_off=True)
             attempt_id = attempt_id or state.attempt_id
-    if attempt_id is None:
-        return None
-    outcome_now = session.scalar(select(Attempt.outcome).where(Attempt.id == attempt_id))
-    if outcome_now is not None:
+            if started and state.case_id is not None:
+                if attempt_id is not None and _unfinished(session, attempt_id):
+                    cases.finish_attempt(
+                        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note="quick exit"
+                    )
+                held = cases.hold_case(session, state.case_id, utcnow())
+                return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=held, held=True)
+            interviews.finish_interview(session, actor, catalogue, interview_id, broken_off=True)
+    if attempt_id is None or not _unfinished(session, attempt_id):
         return None
     case_state = cases.finish_attempt(
         session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note="quick exit"
     )
     return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=case_state)
+
+
+def _unfinished(session: Session, attempt_id: int) -> bool:
+    return session.scalar(select(Attempt.outcome).where(Attempt.id == attempt_id)) is None
 
 
 @dataclass(frozen=True)

@@ -90,7 +90,25 @@ def _state(
     questionnaire = questionnaire_for(session, catalogue, interview)
     rows = session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id)).all()
     answers, notes = _answers_of(questionnaire, rows)
+    notes = {**_draft_notes(interview), **notes}
     return _state_of(interview, questionnaire, answers, notes, discarded)
+
+
+def load_answers(
+    session: Session, catalogue: Catalogue, interview: Interview
+) -> tuple[Questionnaire, dict[str, Answer]]:
+    """An interview's questionnaire and answers (for services that decide about it)."""
+    questionnaire = questionnaire_for(session, catalogue, interview)
+    rows = session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id)).all()
+    return questionnaire, _answers_of(questionnaire, rows)[0]
+
+
+def _draft_notes(interview: Interview) -> dict[str, str]:
+    """Notes written on questions not yet answered (saved at once; they join the answer when given)."""
+    if not interview.draft_notes:
+        return {}
+    loaded = json.loads(interview.draft_notes)
+    return {str(k): str(v) for k, v in loaded.items()} if isinstance(loaded, dict) else {}
 
 
 def _answers_of(
@@ -219,6 +237,11 @@ def record_answer(
         for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))
     }
     answers, notes = _answers_of(questionnaire, rows.values())
+    drafts = _draft_notes(interview)
+    if question_id in drafts:
+        drafted = drafts.pop(question_id)
+        note = note if note is not None else drafted
+        interview.draft_notes = json.dumps(drafts) if drafts else None
     engine = Engine(questionnaire)
     applied = engine.apply(answers, question_id, answer)
     given = applied.answers[question_id]
@@ -268,6 +291,7 @@ def record_answer(
         notes[question_id] = note
     for discarded_id in applied.discarded:
         notes.pop(discarded_id, None)
+    notes = {**drafts, **notes}
     return _state_of(interview, questionnaire, applied.answers, notes, applied.discarded)
 
 
@@ -322,14 +346,27 @@ def record_discarded(
 
 
 def add_note(session: Session, actor: Actor, interview_id: int, question_id: str, note: str) -> None:
-    """Attach the caller's note to an answered question (notes on unanswered ones go with the answer)."""
-    interview = _own_interview(session, actor, interview_id)
+    """Keep the caller's note on a question at once, answered or not (a crash loses nothing).
+
+    On an answered question it is the answer's note; on one not yet answered it waits in the
+    interview's draft notes and joins the answer when it is given.
+    """
+    interview = _own_interview(session, actor, interview_id, for_update=True)
+    if interview.status != IN_PROGRESS:
+        raise InterviewError("this interview has finished; notes can no longer be added here")
     row = session.scalar(
         select(AnswerRow).where(AnswerRow.interview_id == interview.id, AnswerRow.question_id == question_id)
     )
-    if row is None:
-        raise InterviewError("answer the question first; the note is saved with the answer")
-    row.note = clean_note(note)
+    text = clean_note(note)
+    if row is not None:
+        row.note = text
+        return
+    drafts = _draft_notes(interview)
+    if text is None:
+        drafts.pop(question_id, None)
+    else:
+        drafts[question_id] = text
+    interview.draft_notes = json.dumps(drafts) if drafts else None
 
 
 def _touch_case(session: Session, interview: Interview, now: datetime) -> None:
@@ -386,7 +423,12 @@ def resumable_interview(session: Session, actor: Actor) -> int | None:
     require(actor, Permission.CALL_CASES)
     return session.scalar(
         select(Interview.id)
-        .where(Interview.caller_id == actor.staff_id, Interview.status == IN_PROGRESS)
+        .join(Case, Case.id == Interview.case_id)
+        .where(
+            Interview.caller_id == actor.staff_id,
+            Interview.status == IN_PROGRESS,
+            Case.allocated_to_id == actor.staff_id,  # not a case held for a supervisor or given back
+        )
         .order_by(Interview.started_at.desc())
         .limit(1)
     )
@@ -477,6 +519,45 @@ def list_alerts(session: Session, actor: Actor, *, open_only: bool = True) -> li
             )
         )
     return records
+
+
+@dataclass(frozen=True)
+class CaseContact:
+    """How to reach a victim, for a supervisor acting on an alert or a held case (the view is audited)."""
+
+    case_id: int
+    survey: str
+    victim_name: str
+    phone: str | None
+    alt_phone: str | None
+    division: str
+    district: str
+
+
+def case_contact(session: Session, actor: Actor, case_id: int) -> CaseContact:
+    require(actor, Permission.HANDLE_SAFEGUARDING)
+    case = session.get(Case, case_id)
+    if case is None:
+        raise InterviewError(f"case {case_id} does not exist")
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            staff_id=actor.staff_id,
+            action="personal_data_viewed",
+            entity="case",
+            entity_id=str(case_id),
+            detail=json.dumps({"screen": "alerts"}),
+        )
+    )
+    return CaseContact(
+        case_id=case.id,
+        survey=case.survey,
+        victim_name=case.victim_name or "",
+        phone=case.phone,
+        alt_phone=case.alt_phone,
+        division=case.division,
+        district=case.district,
+    )
 
 
 def resolve_alert(session: Session, actor: Actor, alert_id: int, action_taken: str) -> None:

@@ -152,6 +152,7 @@ class Case(Base):
     next_call_at: Mapped[datetime | None]
     # The caller who made the appointment that next_call_at holds; NULL when it is not an appointment.
     appointment_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    held_at: Mapped[datetime | None]  # quick exit mid-interview: waiting for a supervisor's decision
     attempt_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     last_attempt_at: Mapped[datetime | None]  # start of the latest finished attempt
     # Finished attempts by local time of day (see app.services.cases.time_band): allocation prefers a
@@ -243,6 +244,7 @@ class Interview(Base):
     external_id: Mapped[str | None] = mapped_column(String(64))
     flagged_for_follow_up: Mapped[bool] = mapped_column(default=False, server_default=false())
     follow_up_note: Mapped[str | None] = mapped_column(Text)
+    draft_notes: Mapped[str | None] = mapped_column(Text)  # JSON: notes on questions not yet answered
 
     answers: Mapped[list["Answer"]] = relationship(
         back_populates="interview", cascade="all, delete-orphan", passive_deletes=True, order_by="Answer.id"

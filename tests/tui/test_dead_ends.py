@@ -41,7 +41,7 @@ async def type_appointment(pilot, day: str, at: str) -> None:  # type: ignore[no
     await settle(pilot)
 
 
-async def test_appointment_outside_hours_is_refused_in_the_dialog_and_nothing_is_lost(runtime: Runtime) -> None:
+async def test_appointment_outside_hours_is_refused_in_the_dialog(runtime: Runtime) -> None:
     case_id = add_case(runtime, "domestic_abuse")
     app = make_app(runtime)
     async with app.run_test(size=(80, 24)) as pilot:

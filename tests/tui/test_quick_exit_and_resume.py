@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app.services.runtime import Runtime
 from app.store.models import Answer as AnswerRow
-from app.store.models import Attempt, Interview
+from app.store.models import Attempt, Case, Interview
 from app.tui.app import make_app
 from app.tui.screens.dialogs import Confirm
 from app.tui.screens.home import HomeScreen
@@ -75,9 +75,12 @@ async def test_quick_exit_clears_the_screen_and_keeps_every_answer(runtime: Runt
             select(AnswerRow.question_id).where(AnswerRow.interview_id == interview.id)
         ).all()
         attempt = session.scalar(select(Attempt).where(Attempt.case_id == case_id))
-    assert interview.status == "partial"
+        case = session.get(Case, case_id)
+    # a safety event, not a refusal: the case is held for a supervisor, the interview and answers kept
+    assert interview.status == "in_progress"
     assert set(answers) == set(asked)
-    assert attempt.outcome == "break_off"
+    assert attempt.outcome == "unsafe_to_talk"
+    assert case.status == "held" and case.held_at is not None and case.final_disposition is None
 
 
 async def test_quick_exit_while_dialling_records_unsafe_to_talk(runtime: Runtime) -> None:

@@ -73,6 +73,7 @@ from app.services.cases.common import (
 from app.services.cases.history import (
     case_history,
 )
+from app.services.cases.holds import HELD, HeldCase, close_held, hold_case, list_held, retry_held
 from app.services.cases.maintenance import (
     refresh_cases,
     release_stale,
@@ -84,6 +85,12 @@ from app.services.cases.supervision import (
 )
 
 __all__ = [
+    "HELD",
+    "HeldCase",
+    "close_held",
+    "hold_case",
+    "list_held",
+    "retry_held",
     "appointment_problem",
     "AllocatedCase",
     "Allocation",

@@ -73,7 +73,8 @@ class ClosingScreen(CallScreen):
         return None, None  # nothing left to record
 
     def compose(self) -> ComposeResult:
-        yield Static(Text.assemble((self.survey_title, "bold"), " · Interview complete and saved"), id="closing-title")
+        title = Text.assemble((self.survey_title, "bold"), " · Interview complete and saved")
+        yield Static(title, id="closing-title")
         with VerticalScroll(id="closing", can_focus=False):
             box = Static(Text(self.words), classes="readout", id="closing-words")
             box.border_title = "READ OUT"
@@ -88,7 +89,8 @@ class ClosingScreen(CallScreen):
                 yield Static("Support lines to offer", classes="heading")
                 yield Static(lines, id="support")
             if self.instruction:
-                yield Static(Text.assemble(("Caller (not read out): ", "bold"), self.instruction), classes="instruction")
+                note = Text.assemble(("Caller (not read out): ", "bold"), self.instruction)
+                yield Static(note, classes="instruction")
             yield Static("Press Enter once the call has ended.", classes="muted")
         yield QuickExitBar()
         yield Footer(compact=True, show_command_palette=False)
@@ -141,7 +143,7 @@ def end_call(screen: InterviewScreen, call: CallContext, state: InterviewState) 
     def appointment(rules: calls.AppointmentRules) -> None:
         def chosen(at: datetime | None) -> None:
             if at is None:
-                screen.end_failed("No appointment was made. Enter to make it, or Ctrl+B to change an answer.")
+                screen.end_failed("No appointment was made.")
             else:
                 record(appointment_at=at)
 

@@ -93,12 +93,18 @@ class AppointmentDialog(ModalScreen[datetime | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(
-        self, rules: AppointmentRules | None = None, *, initial: datetime | None = None, error: str = ""
+        self,
+        rules: AppointmentRules | None = None,
+        *,
+        initial: datetime | None = None,
+        error: str = "",
+        title: str = "Call back on (DD/MM/YYYY)",
     ) -> None:
         super().__init__()
         self.rules = rules
         self.initial = initial
         self.error = error
+        self.title_text = title
 
     def compose(self) -> ComposeResult:
         if self.initial is not None:
@@ -108,7 +114,7 @@ class AppointmentDialog(ModalScreen[datetime | None]):
             tomorrow = datetime.fromordinal(local_now().date().toordinal() + 1).date()
             day, hour = f"{tomorrow:%d/%m/%Y}", "10:00"
         with Vertical(classes="dialog"):
-            yield Label("Call back on (DD/MM/YYYY)", classes="title")
+            yield Label(self.title_text, classes="title")
             if self.rules is not None:
                 yield Static(Text(self.rules.describe()), id="rules", classes="muted")
             yield Input(day, id="date")

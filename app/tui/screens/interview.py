@@ -134,9 +134,8 @@ class InterviewScreen(CallScreen):
     def end_failed(self, message: str) -> None:
         """Ending the call did not work: back on the question that ended it, with the reason."""
         self.saving = False
-        self.call_later(
-            self.show_question, self._last_question(), f"{message} Enter tries again; Ctrl+B changes an answer."
-        )
+        notice = f"{message} Enter tries again; Ctrl+B changes an answer."
+        self.call_later(self.show_question, self._last_question(), notice)
 
     def on_screen_resume(self) -> None:
         if not self.saving:
