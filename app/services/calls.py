@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.clock import today, utcnow
-from app.domain.dispositions import Outcome
+from app.domain.dispositions import FINAL_OUTCOMES, Outcome
 from app.domain.eligibility import CallerCheck, SampleFields, screen
 from app.domain.permissions import Actor
-from app.domain.questionnaire import ExclusionReason
+from app.domain.questionnaire import ExclusionReason, StopOutcome
 from app.errors import SurveyError
 from app.services import cases, interviews
 from app.services.catalogue import Catalogue
@@ -315,8 +315,104 @@ def quick_exit(
     return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=case_state)
 
 
+def end_call_keeping_interview(
+    session: Session,
+    actor: Actor,
+    catalogue: Catalogue,
+    interview_id: int,
+    attempt_id: int,
+    stop: StopOutcome,
+    *,
+    appointment_at: datetime | None = None,
+) -> CallEnded:
+    """A check asked again when an interrupted interview is carried on stopped this call.
+
+    The attempt gets the stop rule's outcome (not available, unsafe to talk, an appointment...), while
+    the interview stays in progress with every answer it had, for the next call to carry on with.
+    """
+    interviews.load_interview(session, actor, catalogue, interview_id)  # the caller's own interview
+    outcome = interviews.STOP_OUTCOMES[stop]
+    if outcome in FINAL_OUTCOMES:
+        interviews.finish_interview(session, actor, catalogue, interview_id, broken_off=True)
+    case_state = cases.finish_attempt(
+        session,
+        actor,
+        catalogue,
+        attempt_id,
+        outcome,
+        appointment_at=appointment_at if outcome is Outcome.APPOINTMENT else None,
+        refusal_by="the victim" if outcome is Outcome.REFUSAL else None,
+        ineligible_reason="found ineligible when the interview was carried on"
+        if outcome is Outcome.INELIGIBLE
+        else None,
+    )
+    return CallEnded(outcome=outcome, partial=False, state=case_state)
+
+
 def _unfinished(session: Session, attempt_id: int) -> bool:
     return session.scalar(select(Attempt.outcome).where(Attempt.id == attempt_id)) is None
+
+
+@dataclass(frozen=True)
+class ResumeOffer:
+    """What the caller is told about an interrupted interview before choosing what to do."""
+
+    interview_id: int
+    case_id: int
+    survey_title: str
+    question: str  # the question reached, as labelled in the questionnaire
+    position: int
+    possible: int
+    redial: bool  # the survey has a safety check: carrying on starts a new call
+
+
+def resume_offer(session: Session, actor: Actor, catalogue: Catalogue, interview_id: int) -> ResumeOffer:
+    state = interviews.load_interview(session, actor, catalogue, interview_id)
+    if state.case_id is None:
+        raise interviews.InterviewError("this interview has no case")
+    reached = state.current_question or state.engine.previous(state.answers, None)
+    label = state.questionnaire.question(reached).short_label() if reached else "the end"
+    answered, possible = state.engine.progress(state.answers)
+    return ResumeOffer(
+        interview_id=interview_id,
+        case_id=state.case_id,
+        survey_title=state.questionnaire.title,
+        question=label,
+        position=answered + (0 if state.finished else 1),
+        possible=possible,
+        redial=state.questionnaire.calls.safety_check,
+    )
+
+
+def redial_for_resume(
+    session: Session, actor: Actor, catalogue: Catalogue, interview_id: int
+) -> ScreeningView:
+    """Carry on with an interrupted interview in a new call: the interrupted one is recorded as not
+    available (nobody is on the line any more) and the case stays with this caller, ready to dial."""
+    state = interviews.load_interview(session, actor, catalogue, interview_id)
+    if state.case_id is None:
+        raise interviews.InterviewError("this interview has no case")
+    case = cases.held_case(session, actor, state.case_id)
+    now = utcnow()
+    open_attempt = cases.open_attempt_id(session, case.id)
+    if open_attempt is not None:
+        finished = cases.finish_attempt(
+            session,
+            actor,
+            catalogue,
+            open_attempt,
+            Outcome.NOT_AVAILABLE,
+            note="call interrupted; the interview is carried on in a new call",
+            now=now,
+        )
+        if finished.closed:
+            raise interviews.InterviewError(f"case {case.id} reached its attempt limit and is closed")
+        case.allocated_to_id = actor.staff_id
+        case.allocated_at = now
+        case.next_call_at = None
+        case.appointment_by_id = None
+    session.flush()
+    return screening_for(session, actor, catalogue, case.id)
 
 
 @dataclass(frozen=True)

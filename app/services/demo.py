@@ -33,6 +33,7 @@ from app.domain.questionnaire import (
 )
 from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
+from app.services.settings import get_settings
 from app.services.staff import add_staff
 from app.services.tallies import rebuild_tallies
 from app.store.models import Answer as AnswerRow
@@ -292,15 +293,23 @@ class _CaseBuilder:
             moment = _calling_moment(self.rng, (moment + timedelta(days=1)).date())
         self.case.attempt_count = len(records)
         if records and self.rng.random() < 0.15:
-            at = datetime.combine(
-                today() + timedelta(days=self.rng.randint(0, 3)), time(17, 30), tzinfo=LOCAL
-            )
+            at = self._appointment_time(today() + timedelta(days=self.rng.randint(0, 3)))
             attempt = self._attempt(
                 moment if moment < self.now else self.now - timedelta(hours=4), Outcome.APPOINTMENT
             )
             attempt.appointment_at = at
             self.case.next_call_at = at
             self.case.attempt_count += 1
+
+    def _appointment_time(self, day: date) -> datetime:
+        """An evening (or, at the weekend, a late morning) call-back inside the bureau's calling hours."""
+        hours = get_settings(self.session).calling_hours
+        for offset in range(7):
+            for at in (time(17, 30), time(11, 0)):
+                moment = datetime.combine(day + timedelta(days=offset), at, tzinfo=LOCAL)
+                if hours.contains(moment):
+                    return moment
+        raise AssertionError("the calling hours have no 11:00 or 17:30 in a whole week")
 
     def historical(self) -> None:
         fw = self.q.fieldwork

@@ -7,6 +7,7 @@ rebuilt from the stored answers each time, so a crash loses nothing and resuming
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.clock import utcnow
 from app.domain.dispositions import Outcome
-from app.domain.engine import Answer, Engine, render_text
+from app.domain.engine import Answer, Engine, describe_answer, render_text
 from app.domain.permissions import Actor, Permission, require
-from app.domain.questionnaire import Questionnaire, StopOutcome
+from app.domain.questionnaire import PLACEHOLDER, Questionnaire, StopOutcome
 from app.domain.text import clean_note
 from app.errors import SurveyError
 from app.services.catalogue import Catalogue, stored_questionnaire
@@ -435,15 +436,35 @@ def resumable_interview(session: Session, actor: Actor) -> int | None:
 
 
 def read_out(state: InterviewState, text: str, sample: Mapping[str, object], caller_name: str) -> str:
-    """Text with sample fields, the caller's name and earlier answers inserted."""
+    """Text with sample fields, the caller's name and earlier answers inserted.
+
+    An answer inserted mid-sentence reads as said aloud: "You said you were very dissatisfied", not
+    "...you were Very dissatisfied" (a label that starts with a capitalised abbreviation keeps it).
+    """
     first = caller_name.split()[0] if caller_name else ""
-    return render_text(
+    labels: list[str] = []
+
+    def answer_label(match: re.Match[str]) -> str:
+        space, _, name = match.group(1).partition(".")
+        answer = state.answers.get(name)
+        if space != "answer" or answer is None or answer.blank:
+            return match.group(0)
+        label = describe_answer(state.questionnaire.question(name), answer)
+        before = text[: match.start()].rstrip()
+        if before and before[-1] not in ".!?:" and label[:1].isupper() and not label[1:2].isupper():
+            label = label[0].lower() + label[1:]
+        labels.append(label)
+        return f"\x00{len(labels) - 1}\x00"
+
+    marked = PLACEHOLDER.sub(answer_label, text)
+    rendered = render_text(
         state.questionnaire,
-        text,
+        marked,
         sample=sample,
         caller={"name": caller_name, "first_name": first},
         answers=state.answers,
     )
+    return re.sub("\x00(\\d+)\x00", lambda m: labels[int(m.group(1))], rendered)
 
 
 # ------------------------------------------------------------------ safeguarding

@@ -54,3 +54,18 @@ def test_demo_is_synthetic_routed_and_loaded_once(runtime: Runtime) -> None:
             " ", ""
         )
         assert national[:7] in {"0207946", "0113496", "0114496", "0116496", "0117496"}, phone
+
+
+def test_demo_appointments_are_inside_calling_hours(runtime: Runtime) -> None:
+    from app.services.settings import get_settings
+    from app.store.models import Attempt
+
+    with runtime.sessions.begin() as session:
+        load_demo(session, runtime.catalogue, cases_per_survey=60)
+    with runtime.readers() as session:
+        hours = get_settings(session).calling_hours
+        booked = session.scalars(
+            select(Attempt.appointment_at).where(Attempt.appointment_at.is_not(None))
+        ).all()
+    assert booked
+    assert all(hours.contains(at) for at in booked), [at for at in booked if not hours.contains(at)]

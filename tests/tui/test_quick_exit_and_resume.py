@@ -14,9 +14,10 @@ from app.services.runtime import Runtime
 from app.store.models import Answer as AnswerRow
 from app.store.models import Attempt, Case, Interview
 from app.tui.app import make_app
-from app.tui.screens.dialogs import Confirm
+from app.tui.screens.dial import DialScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.interview import InterviewScreen
+from app.tui.screens.resume import ResumeOffer, TypedConfirm
 from tests.tui.conftest import add_case
 from tests.tui.helpers import keys_for, settle, sign_in
 
@@ -132,8 +133,13 @@ def test_killed_interview_resumes_with_nothing_lost(runtime: Runtime, tmp_path: 
         app = make_app(runtime)
         async with app.run_test(size=(80, 24)) as pilot:
             await sign_in(pilot, "ccaller")
-            assert isinstance(app.screen, Confirm), app.screen
-            await pilot.press("y")
+            offer = app.screen
+            assert isinstance(offer, ResumeOffer), app.screen
+            said = str(offer.query_one("#resume-what").render())
+            assert "Hate crime" in said and f"case #{case_id}" in said and "question 8 of about" in said
+            await pilot.press("n", "y")  # keys of other screens do nothing here
+            assert app.screen is offer
+            await pilot.press("enter")
             await settle(pilot)
             screen = app.screen
             assert isinstance(screen, InterviewScreen)
@@ -145,3 +151,79 @@ def test_killed_interview_resumes_with_nothing_lost(runtime: Runtime, tmp_path: 
     from app.domain.engine import Engine
 
     assert shown == Engine(engine_next).next_question(answers).id  # type: ignore[arg-type, union-attr]
+
+
+async def test_resume_with_a_safety_check_dials_again_and_checks_first(runtime: Runtime) -> None:
+    """Closed mid-interview (the app quits with the call open); signing in again offers to carry on."""
+    case_id = add_case(runtime, "domestic_abuse")
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_call(pilot)
+        asked = await answer_n(pilot, 6)
+        reached = app.screen.shown
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        assert isinstance(app.screen, ResumeOffer)
+        await pilot.press("f8")
+        assert isinstance(app.screen, TypedConfirm)
+        await pilot.press("escape")  # keeps it
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, DialScreen) and app.screen.attempt_id is None
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InterviewScreen)
+        assert screen.shown == "identity" and screen.query_one("#options").codes == ()
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        assert screen.shown == "safe_to_talk" and screen.query_one("#options").codes == ()
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        assert screen.shown == reached
+    with runtime.sessions() as session:
+        attempts = session.scalars(
+            select(Attempt).where(Attempt.case_id == case_id).order_by(Attempt.id)
+        ).all()
+        interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
+        stored = set(
+            session.scalars(select(AnswerRow.question_id).where(AnswerRow.interview_id == interview.id))
+        )
+    assert [a.outcome for a in attempts] == ["not_available", None]
+    assert interview.attempt_id == attempts[1].id and stored == set(asked)
+
+
+async def test_a_check_asked_again_can_end_the_call_and_keep_the_interview(runtime: Runtime) -> None:
+    case_id = add_case(runtime, "domestic_abuse")
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start_call(pilot)
+        asked = await answer_n(pilot, 6)
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("d")
+        await settle(pilot)
+        await pilot.press("1", "enter")
+        await settle(pilot)
+        await pilot.press("1", "enter", "2", "enter")  # identity again; now NOT safe to talk
+        await settle(pilot)
+        await pilot.press("enter")  # the goodbye
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen)
+    with runtime.sessions() as session:
+        attempts = session.scalars(
+            select(Attempt).where(Attempt.case_id == case_id).order_by(Attempt.id)
+        ).all()
+        interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
+        stored = {
+            r.question_id: r.code
+            for r in session.scalars(select(AnswerRow).where(AnswerRow.interview_id == interview.id))
+        }
+    assert [a.outcome for a in attempts] == ["not_available", "unsafe_to_talk"]
+    assert interview.status == "in_progress" and set(stored) == set(asked) and stored["safe_to_talk"] == 1

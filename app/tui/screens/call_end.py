@@ -17,7 +17,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from app.domain.questionnaire import StopOutcome
+from app.domain.questionnaire import StopOutcome, StopRule
 from app.services import calls, interviews
 from app.services.interviews import InterviewState
 from app.tui import keys
@@ -166,5 +166,62 @@ def end_call(screen: InterviewScreen, call: CallContext, state: InterviewState) 
     if state.stop_say:
         words = interviews.read_out(state, state.stop_say, call.sample, caller_name)
         app.push_screen(ReadOut(words), after_words)
+    else:
+        after_words()
+
+
+def end_recheck(screen: InterviewScreen, call: CallContext, state: InterviewState, rule: StopRule) -> None:
+    """A check asked again stopped the call: say the words, record the attempt, keep the interview."""
+    from app.tui.screens.dialogs import AppointmentDialog
+
+    app = screen.app
+    actor = screen.actor
+    catalogue = screen.catalogue
+    interview_id, attempt_id = state.interview_id, call.attempt_id
+    user = screen.survey_app.user
+    caller_name = user.display_name if user else ""
+
+    def record(appointment_at: datetime | None = None) -> None:
+        def done(ended: calls.CallEnded) -> None:
+            if app.screen is screen:
+                app.pop_screen()
+            what = ended.outcome.value.replace("_", " ")
+            app.notify(f"Call ended: {what}. The interview waits for the next call.", timeout=6)
+
+        if attempt_id is None:
+            screen.end_failed("This call has no attempt to record.")
+            return
+        screen.db(
+            lambda session: calls.end_call_keeping_interview(
+                session,
+                actor,
+                catalogue,
+                interview_id,
+                attempt_id,
+                rule.outcome,
+                appointment_at=appointment_at,
+            ),
+            done,
+            failed=lambda error: screen.end_failed(f"The call's outcome was not recorded: {error}"),
+        )
+
+    def after_words(_: object = None) -> None:
+        if rule.outcome is StopOutcome.APPOINTMENT:
+            case_id = call.case_id
+
+            def ask(rules: calls.AppointmentRules) -> None:
+                app.push_screen(
+                    AppointmentDialog(rules),
+                    lambda at: record(at) if at else screen.end_failed("No appointment was made."),
+                )
+
+            screen.db(
+                lambda session: calls.appointment_rules(session, actor, catalogue, case_id), ask, write=False
+            )
+        else:
+            record()
+
+    if rule.say:
+        app.push_screen(ReadOut(interviews.read_out(state, rule.say, call.sample, caller_name)), after_words)
     else:
         after_words()

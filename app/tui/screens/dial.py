@@ -14,6 +14,7 @@ from app.domain.questionnaire import Option
 from app.domain.text import display
 from app.services import calls, cases
 from app.services.calls import ScreeningView
+from app.services.interviews import InterviewState
 from app.tui import keys
 from app.tui.screens.base import CallScreen
 from app.tui.widgets.options import OptionsView
@@ -219,7 +220,7 @@ class DialScreen(CallScreen):
         self.db(record, recorded, failed=failed)
 
     def _start_interview(self) -> None:
-        from app.tui.screens.interview import CallContext, InterviewScreen
+        from app.tui.screens.interview import CallContext, InterviewScreen, checks_again
 
         self.busy = True
         actor = self.actor
@@ -228,11 +229,11 @@ class DialScreen(CallScreen):
         assert attempt_id is not None
         case_id = self.view.case_id
 
-        def started(state: calls.interviews.InterviewState) -> None:
+        def started(state: InterviewState) -> None:
             call = CallContext(
                 case_id=case_id, attempt_id=attempt_id, survey=self.view.survey, sample=self.view.sample
             )
-            self.app.switch_screen(InterviewScreen(call, state))
+            self.app.switch_screen(InterviewScreen(call, state, recheck=checks_again(state)))
 
         def failed(error: BaseException) -> None:
             self.busy = False

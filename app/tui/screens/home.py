@@ -175,24 +175,10 @@ class HomeScreen(SurveyScreen[None]):
         )
 
     def _resume_found(self, interview_id: int | None) -> None:
-        from app.tui.screens.dialogs import Confirm
-        from app.tui.screens.resume import resume_interview
+        from app.tui.screens.resume import offer_resume
 
-        if interview_id is None:
-            return
-
-        def chosen(resume: bool | None) -> None:
-            resume_interview(self, interview_id, resume=bool(resume))
-
-        self.app.push_screen(
-            Confirm(
-                "An interview you started was interrupted. Resume it at the question where it stopped?\n"
-                "(No: end it now as a break-off, keeping every answer.)",
-                yes="Resume",
-                no="End it",
-            ),
-            chosen,
-        )
+        if interview_id is not None:
+            offer_resume(self, interview_id)
 
     def action_alerts(self) -> None:
         from app.tui.screens.alerts import AlertsScreen

@@ -60,6 +60,17 @@ class CallContext:
     sample: dict[str, object] = field(default_factory=dict)
 
 
+def checks_again(state: InterviewState) -> tuple[str, ...]:
+    """Questions asked again before carrying on with an interrupted interview in a new call.
+
+    The opening checks (identity, and the safety check where the survey has one), once the interview
+    has got past them: the person on the line, and whether it is safe to talk, may have changed.
+    """
+    opening = [q.id for q in state.questionnaire.sections[0].questions]
+    started = any(qid not in opening for qid in state.answers)
+    return tuple(qid for qid in opening if qid in state.answers) if started else ()
+
+
 class AnswerArea(TextArea):
     """Typed answer text: Enter saves it; a paste keeps every line and never saves by itself."""
 
@@ -84,11 +95,12 @@ class InterviewScreen(CallScreen):
     CSS_PATH = "interview.tcss"
     BINDINGS = keys.bindings("interview")
 
-    def __init__(self, call: CallContext, state: InterviewState) -> None:
+    def __init__(self, call: CallContext, state: InterviewState, recheck: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.call = call
         self.state = state
-        self.shown: str | None = state.current_question
+        self.recheck = list(recheck)  # asked again before carrying on (identity, safe to talk)
+        self.shown: str | None = self.recheck[0] if self.recheck else state.current_question
         self.saving = False
         self.shown_at = time.monotonic()
         self.pending_note: dict[str, str] = {}
@@ -124,7 +136,8 @@ class InterviewScreen(CallScreen):
                 self._last_question(), "This interview was ending: press Enter to finish the call."
             )
             return
-        await self.show_question(self.shown)
+        notice = "Carrying on an interrupted interview: ask these checks again first." if self.recheck else ""
+        await self.show_question(self.shown, notice)
 
     def _last_question(self) -> str | None:
         """The question that ended the interview (a stop rule's), or the last one answered."""
@@ -135,7 +148,8 @@ class InterviewScreen(CallScreen):
         """Ending the call did not work: back on the question that ended it, with the reason."""
         self.saving = False
         notice = f"{message} Enter tries again; Ctrl+B changes an answer."
-        self.call_later(self.show_question, self._last_question(), notice)
+        target = self.recheck[0] if self.recheck else self._last_question()
+        self.call_later(self.show_question, target, notice)
 
     def on_screen_resume(self) -> None:
         if not self.saving:
@@ -165,7 +179,7 @@ class InterviewScreen(CallScreen):
         questionnaire = self.state.questionnaire
         section = questionnaire.section_of(question.id)
         position, possible = self._position(question.id)
-        changing = question.id in self.state.answers
+        changing = question.id in self.state.answers and question.id not in self.recheck
         self.query_one("#progress", Static).update(
             Text.assemble(
                 (questionnaire.title, "bold"),
@@ -189,7 +203,7 @@ class InterviewScreen(CallScreen):
         self.query_one("#body", VerticalScroll).scroll_home(animate=False)
         area = self.query_one("#answer", Vertical)
         await area.remove_children()
-        existing = self.state.answers.get(question.id)
+        existing = None if question.id in self.recheck else self.state.answers.get(question.id)
         draft = self.drafts.pop(question.id, None)
         widget = self._answer_widget(question, existing, draft)
         await area.mount(widget)
@@ -350,6 +364,9 @@ class InterviewScreen(CallScreen):
             self.query_one("#error", Static).update(Text(str(exc).capitalize() + "."))
             self.type_ahead.ready()
             return
+        if question.id in self.recheck:
+            self._rechecked(question, answer)
+            return
         self.saving = True
         self.query_one("#error", Static).update(Text("Saving…", style="italic"))
         started = time.monotonic()
@@ -389,6 +406,24 @@ class InterviewScreen(CallScreen):
             self.type_ahead.ready()
 
         self.db(save, saved, failed=failed, group="answers")
+
+    def _rechecked(self, question: QuestionBase, answer: Answer) -> None:
+        """A check asked again: a stop ends this call (the interview waits for the next); else carry on."""
+        from app.tui.screens.call_end import end_recheck
+
+        route = self.state.engine.route({**self.state.answers, question.id: answer})
+        stop = route.stop if route.stop is not None and route.stop.question_id == question.id else None
+        self.recheck.remove(question.id)
+        if stop is not None:
+            self.type_ahead.discard()
+            self.recheck.insert(0, question.id)
+            end_recheck(self, self.call, self.state, stop.rule)
+            return
+        target = self.recheck[0] if self.recheck else self.state.current_question
+        notice = (
+            "" if self.recheck else "Checks done: carrying on at the question where the interview stopped."
+        )
+        self.call_later(self.show_question, target, notice)
 
     @on(Input.Submitted, "#input")
     @on(AnswerArea.Submitted, "#text")

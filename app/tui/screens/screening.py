@@ -124,7 +124,25 @@ class ScreeningScreen(CallScreen):
         if len(self.answers) == len(self.view.checks):
             self.query_one("#message", Static).update("All checked: press Enter to continue.")
 
-    def action_proceed(self) -> None:
+    def _confirm_exclusion(self, reason: str) -> None:
+        from app.tui.screens.dialogs import Confirm
+
+        label = REASON_LABELS.get(reason, reason)
+
+        def chosen(yes: bool | None) -> None:
+            if yes:
+                self.action_proceed(confirmed=True)
+
+        self.app.push_screen(
+            Confirm(
+                f"This closes case #{self.view.case_id} as not eligible ({label}). Close it?",
+                yes="Close the case",
+                no="Go back",
+            ),
+            chosen,
+        )
+
+    def action_proceed(self, confirmed: bool = False) -> None:
         if self.busy:
             return
         unanswered = [c for c in self.view.checks if c.reason.value not in self.answers]
@@ -132,6 +150,12 @@ class ScreeningScreen(CallScreen):
             self.query_one("#message", Static).update(
                 Text(f"Answer every check first ({len(unanswered)} left).")
             )
+            return
+        excluding = self.view.excluded_reason or next(
+            (c.reason.value for c in self.view.checks if c.excludes(self.answers[c.reason.value])), None
+        )
+        if excluding is not None and not confirmed:
+            self._confirm_exclusion(excluding)
             return
         self.busy = True
         actor = self.actor
