@@ -128,7 +128,7 @@ class AppointmentDialog(ModalScreen[datetime | None]):
 
     @on(Input.Submitted, "#date")
     def _to_time(self) -> None:
-        self.query_one("#time", Input).focus()
+        self.set_focus(self.query_one("#time", Input))
 
     @on(Input.Submitted, "#time")
     def _save(self) -> None:
