@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
 from app.domain.questionnaire import StopOutcome, StopRule
+from app.domain.text import display
 from app.services import calls, interviews
 from app.services.interviews import InterviewState
 from app.tui import keys
@@ -43,7 +44,7 @@ class ReadOut(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            box = Static(Text(self.text), classes="readout")
+            box = Static(Text(display(self.text, multiline=True)), classes="readout")
             box.border_title = "READ OUT"
             yield box
             yield Static("Press Enter once you have said this.", classes="muted")
@@ -76,20 +77,20 @@ class ClosingScreen(CallScreen):
         title = Text.assemble((self.survey_title, "bold"), " · Interview complete and saved")
         yield Static(title, id="closing-title")
         with VerticalScroll(id="closing", can_focus=False):
-            box = Static(Text(self.words), classes="readout", id="closing-words")
+            box = Static(Text(display(self.words, multiline=True)), classes="readout", id="closing-words")
             box.border_title = "READ OUT"
             yield box
             if self.support:
                 lines = Text()
                 for i, (name, number, note) in enumerate(self.support):
-                    lines.append(f"{number:<22}", style="bold")
-                    lines.append(name + (f" ({note})" if note else ""))
+                    lines.append(f"{display(number):<22}", style="bold")
+                    lines.append(display(name) + (f" ({display(note)})" if note else ""))
                     if i < len(self.support) - 1:
                         lines.append("\n")
                 yield Static("Support lines to offer", classes="heading")
                 yield Static(lines, id="support")
             if self.instruction:
-                note = Text.assemble(("Caller (not read out): ", "bold"), self.instruction)
+                note = Text.assemble(("Caller (not read out): ", "bold"), display(self.instruction))
                 yield Static(note, classes="instruction")
             yield Static("Press Enter once the call has ended.", classes="muted")
         yield QuickExitBar()

@@ -36,6 +36,7 @@ from app.domain.questionnaire import (
     Statement,
     TextQuestion,
 )
+from app.domain.text import display
 from app.services import interviews
 from app.services.interviews import InterviewState
 from app.tui import keys
@@ -182,9 +183,9 @@ class InterviewScreen(CallScreen):
         changing = question.id in self.state.answers and question.id not in self.recheck
         self.query_one("#progress", Static).update(
             Text.assemble(
-                (questionnaire.title, "bold"),
+                (display(questionnaire.title), "bold"),
                 " · ",
-                section.title,
+                display(section.title),
                 f" · Question {position} of about {possible}",
                 (" (changing an earlier answer)" if changing else "", "italic"),
             )
@@ -227,7 +228,7 @@ class InterviewScreen(CallScreen):
             (self.pending_note.get(question_id) or self.state.notes.get(question_id)) if question_id else None
         )
         widget = self.query_one("#note", Static)
-        widget.update(Text(f"Note: {note}") if note else "")
+        widget.update(Text(f"Note: {display(note)}") if note else "")
         widget.display = bool(note)
 
     def _show_specials(self, question: QuestionBase) -> None:
@@ -254,7 +255,8 @@ class InterviewScreen(CallScreen):
 
     def _pipe(self, text: str) -> str:
         caller = self.survey_app.user
-        return interviews.read_out(self.state, text, self.call.sample, caller.display_name if caller else "")
+        piped = interviews.read_out(self.state, text, self.call.sample, caller.display_name if caller else "")
+        return display(piped, multiline=True)
 
     def _answer_widget(
         self, question: QuestionBase, existing: Answer | None, draft: tuple[int, ...] | str | None

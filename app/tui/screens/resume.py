@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from app.domain.text import display
 from app.services import calls
 from app.tui.screens.base import SurveyScreen
 
@@ -47,8 +48,8 @@ class ResumeOffer(ModalScreen[str]):
             yield Static(Text("An interview you started was interrupted", style="bold"), classes="title")
             yield Static(
                 Text(
-                    f"{offer.survey_title}, case #{offer.case_id}: stopped at question {offer.position} of"
-                    f" about {offer.possible}, '{offer.question}'.\n{how}"
+                    f"{display(offer.survey_title)}, case #{offer.case_id}: stopped at question"
+                    f" {offer.position} of about {offer.possible}, '{display(offer.question)}'.\n{how}"
                 ),
                 id="resume-what",
             )

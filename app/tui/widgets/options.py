@@ -22,6 +22,7 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from app.domain.questionnaire import DONT_KNOW, REFUSED, Option
+from app.domain.text import display
 
 #: Keys shown beside the two special options (the screen binds them).
 SPECIAL_KEYS = {DONT_KNOW: "^K", REFUSED: "^R"}
@@ -111,7 +112,7 @@ class OptionsView(Widget, can_focus=True):
         pointer = "▶" if i == self.cursor and self.has_focus else " "
         line = Text(f"{pointer}{key_label(self.options, i):>2} {mark}")
         label_style = "bold reverse" if selected else ("dim" if option.code in SPECIAL_KEYS else "")
-        line.append(option.label, style=label_style)
+        line.append(display(option.label), style=label_style)
         return line
 
     def _layout(self, width: int) -> tuple[list[list[Text]], list[Region]]:
