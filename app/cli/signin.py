@@ -31,9 +31,8 @@ def login(
             password = sys.stdin.readline().rstrip("\r\n")
         else:
             password = typer.prompt("Password", hide_input=True)
-        # The refusal is returned, not raised, so that the failure count commits with the transaction.
-        with runtime.sessions.begin() as session:
-            outcome = start_session(session, name, password)
+        outcome = start_session(runtime.sessions, name, password)
+        with runtime.readers() as session:
             idle = get_settings(session).idle_minutes
         if not isinstance(outcome, SignedIn):
             raise SurveyError(outcome.message)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import utcnow
 from app.services.settings import get_settings
-from app.services.staff import SignInRefused, StaffRecord, record_of, sign_in
+from app.services.staff import SignInRefused, StaffRecord, check_password, count_try, record_of, settle_try
 from app.store.models import AuditEvent, Staff, StaffSession
 
 
@@ -43,17 +43,25 @@ def token_digest(token: str) -> str:
 
 
 def start_session(
-    session: Session, username: str, password: str, *, now: datetime | None = None
+    sessions: sessionmaker[Session], username: str, password: str, *, now: datetime | None = None
 ) -> SignedIn | SignInRefused:
-    """Check the password and open a session; a refusal is returned so that the failure count commits."""
+    """Check the password (as staff.sign_in does, never inside a transaction) and open a session."""
     now = now or utcnow()
-    outcome = sign_in(session, username, password, now=now)
-    if isinstance(outcome, SignInRefused):
-        return outcome
-    token = secrets.token_urlsafe(32)
-    session.add(
-        StaffSession(staff_id=outcome.id, token_hash=token_digest(token), started_at=now, last_seen_at=now)
-    )
+    with sessions.begin() as session:
+        attempt = count_try(session, username, now=now)
+    if isinstance(attempt, SignInRefused):
+        return attempt
+    check = check_password(attempt, password)
+    with sessions.begin() as session:
+        outcome = settle_try(session, attempt, check, now=now)
+        if isinstance(outcome, SignInRefused):
+            return outcome
+        token = secrets.token_urlsafe(32)
+        session.add(
+            StaffSession(
+                staff_id=outcome.id, token_hash=token_digest(token), started_at=now, last_seen_at=now
+            )
+        )
     return SignedIn(token=token, staff=outcome)
 
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, or_, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.clock import utcnow
 from app.domain.permissions import Actor, Permission, Role, require
@@ -137,26 +137,34 @@ def list_staff(session: Session) -> list[StaffRecord]:
     return [record_of(row) for row in session.scalars(select(Staff).order_by(Staff.username))]
 
 
-def sign_in(
-    session: Session, username: str, password: str, *, now: datetime | None = None
-) -> StaffRecord | SignInRefused:
-    """Check a password; count failures and lock the account for a while after too many.
+@dataclass(frozen=True)
+class SignInTry:
+    """A try counted against the account, whose password is still to be checked."""
 
-    Each try is counted before its password is checked, by one UPDATE that also takes the row's lock
-    and refuses once MAX_FAILURES tries are counted or the account is locked. So many tries at the
-    same moment (PostgreSQL checks them in parallel) take turns, and at most MAX_FAILURES passwords
-    are ever checked before the lock. An unknown name costs the same password check as a known one.
+    staff_id: int | None  # None for an unknown or inactive name: refused whatever the password
+    password_hash: str
+    failures: int  # tries counted in a row, this one included
 
-    A refusal is returned, not raised, so that the caller's transaction commits the failure count
-    (an exception would roll it back, and the lock-out would never come).
+
+@dataclass(frozen=True)
+class PasswordCheck:
+    matched: bool
+    new_hash: str | None = None  # the password hashed again, when the hasher's parameters have changed
+
+
+def count_try(session: Session, username: str, *, now: datetime | None = None) -> SignInTry | SignInRefused:
+    """Count a sign-in try before its password is checked (the first of three steps; see sign_in).
+
+    One UPDATE counts the try and refuses once MAX_FAILURES tries are counted or the account is locked,
+    so many tries at the same moment take turns here and at most MAX_FAILURES passwords are ever
+    checked before the lock. Commit it before checking the password.
     """
     now = now or utcnow()
     found = session.execute(
         select(Staff.id, Staff.active).where(Staff.username == username.strip().lower())
     ).first()
     if found is None or not found.active:
-        _verify(_dummy_hash(), password)  # the same work whether or not the name exists
-        return SignInRefused(WRONG_PASSWORD)
+        return SignInTry(staff_id=None, password_hash=_dummy_hash(), failures=0)
     counted = session.execute(
         update(Staff)
         .where(
@@ -170,27 +178,77 @@ def sign_in(
     ).first()
     if counted is None:
         return SignInRefused(_locked(session, found.id, now))
-    if not _verify(counted.password_hash, password):
-        values: dict[str, object] = {}
-        if counted.failed_logins >= MAX_FAILURES:
-            values = {"locked_until": now + LOCKOUT, "failed_logins": 0}
-            session.execute(update(Staff).where(Staff.id == found.id).values(**values))
+    return SignInTry(staff_id=found.id, password_hash=counted.password_hash, failures=counted.failed_logins)
+
+
+def check_password(attempt: SignInTry, password: str) -> PasswordCheck:
+    """The slow part (Argon2), outside any transaction: an unknown name costs the same check."""
+    matched = _verify(attempt.password_hash, password) and attempt.staff_id is not None
+    if matched and _hasher.check_needs_rehash(attempt.password_hash):
+        return PasswordCheck(True, _hasher.hash(password))
+    return PasswordCheck(matched)
+
+
+def settle_try(
+    session: Session, attempt: SignInTry, check: PasswordCheck, *, now: datetime | None = None
+) -> StaffRecord | SignInRefused:
+    """Record the checked try: a match clears the count, the last failure allowed locks the account.
+
+    A refusal is returned, not raised, so that the caller's transaction commits it.
+    """
+    now = now or utcnow()
+    if attempt.staff_id is None:
+        return SignInRefused(WRONG_PASSWORD)
+    if not check.matched:
+        locking = attempt.failures >= MAX_FAILURES
+        if locking:
+            session.execute(
+                update(Staff)
+                .where(Staff.id == attempt.staff_id)
+                .values(locked_until=now + LOCKOUT, failed_logins=0)
+            )
         session.add(
             AuditEvent(
-                at=now, staff_id=found.id, action="sign_in_failed", entity="staff", entity_id=str(found.id)
+                at=now,
+                staff_id=attempt.staff_id,
+                action="sign_in_failed",
+                entity="staff",
+                entity_id=str(attempt.staff_id),
             )
         )
-        if values:
-            return SignInRefused(_lock_message(LOCKOUT))
-        return SignInRefused(WRONG_PASSWORD)
-    values = {"failed_logins": 0, "locked_until": None}
-    if _hasher.check_needs_rehash(counted.password_hash):
-        values["password_hash"] = _hasher.hash(password)
-    session.execute(update(Staff).where(Staff.id == found.id).values(**values))
+        return SignInRefused(_lock_message(LOCKOUT) if locking else WRONG_PASSWORD)
+    values: dict[str, object] = {"failed_logins": 0, "locked_until": None}
+    if check.new_hash is not None:
+        values["password_hash"] = check.new_hash
+    session.execute(update(Staff).where(Staff.id == attempt.staff_id).values(**values))
     session.add(
-        AuditEvent(at=now, staff_id=found.id, action="sign_in", entity="staff", entity_id=str(found.id))
+        AuditEvent(
+            at=now,
+            staff_id=attempt.staff_id,
+            action="sign_in",
+            entity="staff",
+            entity_id=str(attempt.staff_id),
+        )
     )
-    return record_of(session.get_one(Staff, found.id, populate_existing=True))
+    return record_of(session.get_one(Staff, attempt.staff_id, populate_existing=True))
+
+
+def sign_in(
+    sessions: sessionmaker[Session], username: str, password: str, *, now: datetime | None = None
+) -> StaffRecord | SignInRefused:
+    """Check a password; count failures and lock the account for a while after too many.
+
+    Three steps, so that no transaction is open while Argon2 works (it takes tens of milliseconds, far
+    more on a busy machine, and on SQLite a write transaction holds the whole database): the try is
+    counted and committed, the password checked, then the outcome recorded in a second transaction.
+    """
+    with sessions.begin() as session:
+        attempt = count_try(session, username, now=now)
+    if isinstance(attempt, SignInRefused):
+        return attempt
+    check = check_password(attempt, password)
+    with sessions.begin() as session:
+        return settle_try(session, attempt, check, now=now)
 
 
 WRONG_PASSWORD = "wrong user name or password"

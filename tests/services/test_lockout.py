@@ -54,8 +54,7 @@ def test_sixteen_wrong_passwords_at_once_lock_the_account(url: str, checks: list
 
     def attempt() -> None:
         start.wait()
-        with sessions.begin() as session:
-            outcomes.append(sign_in(session, "casey", "wrong password"))
+        outcomes.append(sign_in(sessions, "casey", "wrong password"))
 
     threads = [threading.Thread(target=attempt) for _ in range(ATTEMPTS)]
     for thread in threads:
@@ -67,8 +66,7 @@ def test_sixteen_wrong_passwords_at_once_lock_the_account(url: str, checks: list
             row = session.scalar(select(Staff).where(Staff.username == "casey"))
             assert row is not None
             locked_until = row.locked_until
-        with sessions.begin() as session:
-            still_locked = sign_in(session, "casey", "right password")
+        still_locked = sign_in(sessions, "casey", "right password")
     finally:
         engine.dispose()
 
@@ -84,15 +82,42 @@ def test_the_minutes_in_the_message_and_an_unknown_name(session_factory, checks:
         add_staff(session, Actor.system(), username="casey", role=Role.CALLER, password="right password")
     now = utcnow()
     for _ in range(MAX_FAILURES):
-        with session_factory.begin() as session:
-            last = sign_in(session, "casey", "wrong password", now=now)
+        last = sign_in(session_factory, "casey", "wrong password", now=now)
     assert last == SignInRefused("too many wrong passwords: try again in 5 minutes")
     for elapsed, minutes in ((timedelta(seconds=61), "4 minutes"), (timedelta(seconds=299), "1 minute")):
-        with session_factory.begin() as session:
-            refused = sign_in(session, "casey", "right password", now=now + elapsed)
+        refused = sign_in(session_factory, "casey", "right password", now=now + elapsed)
         assert refused == SignInRefused(f"too many wrong passwords: try again in {minutes}")
     assert len(checks) == MAX_FAILURES
-    with session_factory.begin() as session:
-        unknown = sign_in(session, "nobody", "wrong password")
+    unknown = sign_in(session_factory, "nobody", "wrong password")
     assert unknown == SignInRefused("wrong user name or password")
     assert len(checks) == MAX_FAILURES + 1  # an unknown name costs a password check too
+
+
+def test_no_transaction_is_open_while_the_password_is_checked(
+    db_url: str,
+    session_factory,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """Argon2 is slow: while it works, other callers must be able to write (SQLite has one write lock)."""
+    import sqlite3
+
+    with session_factory.begin() as session:
+        add_staff(session, Actor.system(), username="casey", role=Role.CALLER, password="right password")
+    real = staff._verify
+    writes: list[str] = []
+
+    def verify_while_another_caller_writes(password_hash: str, password: str) -> bool:
+        other = sqlite3.connect(db_url.removeprefix("sqlite:///"), timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")  # fails at once with "database is locked" if a writer holds it
+            other.execute("UPDATE settings SET value = value WHERE 0")
+            other.execute("COMMIT")
+            writes.append("written")
+        finally:
+            other.close()
+        return real(password_hash, password)
+
+    monkeypatch.setattr(staff, "_verify", verify_while_another_caller_writes)
+    assert isinstance(sign_in(session_factory, "casey", "wrong password"), SignInRefused)
+    assert sign_in(session_factory, "casey", "right password").username == "casey"  # type: ignore[union-attr]
+    assert writes == ["written", "written"]

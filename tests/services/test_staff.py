@@ -20,22 +20,19 @@ def test_wrong_passwords_are_counted_across_transactions_and_lock_the_account(
         add_staff(session, Actor.system(), username="casey", role=Role.CALLER, password="right password")
     now = utcnow()
     for _ in range(MAX_FAILURES):
-        with session_factory.begin() as session:
-            assert isinstance(sign_in(session, "casey", "wrong password", now=now), SignInRefused)
+        assert isinstance(sign_in(session_factory, "casey", "wrong password", now=now), SignInRefused)
     with session_factory() as session:
         row = session.scalar(select(Staff).where(Staff.username == "casey"))
         assert row is not None and row.locked_until is not None
-    with session_factory.begin() as session:
-        refused = sign_in(session, "casey", "right password", now=now + timedelta(minutes=1))
+    refused = sign_in(session_factory, "casey", "right password", now=now + timedelta(minutes=1))
     assert isinstance(refused, SignInRefused) and "too many wrong passwords" in refused.message
-    with session_factory.begin() as session:
-        record = sign_in(session, "casey", "right password", now=now + LOCKOUT + timedelta(seconds=1))
+    record = sign_in(session_factory, "casey", "right password", now=now + LOCKOUT + timedelta(seconds=1))
     assert isinstance(record, StaffRecord) and record.username == "casey"
 
 
 def test_unknown_name_and_wrong_password_look_the_same(session_factory: sessionmaker[Session]) -> None:
     with session_factory.begin() as session:
         add_staff(session, Actor.system(), username="casey", role=Role.CALLER, password="right password")
-        unknown = sign_in(session, "nobody", "whatever")
-        wrong = sign_in(session, "casey", "whatever")
+    unknown = sign_in(session_factory, "nobody", "whatever")
+    wrong = sign_in(session_factory, "casey", "whatever")
     assert unknown == wrong == SignInRefused("wrong user name or password")

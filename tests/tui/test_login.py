@@ -34,3 +34,19 @@ async def test_right_password_signs_in(runtime: Runtime) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await sign_in(pilot, "ccaller", PASSWORD)
         assert app.user is not None and app.user.username == "ccaller"
+
+
+async def test_name_and_password_typed_in_one_burst(runtime: Runtime) -> None:
+    """Keys typed straight after Enter on the name belong to the password, however busy the app is."""
+    from textual import events
+
+    from tests.tui.helpers import settle
+
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        for key in [*"ccaller", "enter", *PASSWORD.replace(" ", "\0"), "enter"]:
+            name, char = ("space", " ") if key == "\0" else (key, key if len(key) == 1 else None)
+            app._driver.send_message(events.Key(name, char))  # type: ignore[union-attr]
+        await settle(pilot)
+        assert app.user is not None and app.user.username == "ccaller"

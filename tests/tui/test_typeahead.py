@@ -199,3 +199,7 @@ async def test_quick_exit_is_never_held(burst_runtime: Runtime, slow_saves: None
     with burst_runtime.sessions() as session:
         attempt = session.scalar(select(Attempt).where(Attempt.case_id == case_id))
         assert attempt is not None and attempt.outcome is not None
+    # The answer on screen when Enter was pressed is kept although its save was still running; the
+    # Enter typed ahead for the next question (never shown) is dropped with the call.
+    answers, _ = stored(burst_runtime, case_id)
+    assert answers == {"identity": (1, None)}

@@ -41,7 +41,8 @@ class LockScreen(ModalScreen[None]):
 
     @on(Input.Submitted, "#lock-password")
     def _unlock(self) -> None:
-        from app.services.staff import SignInRefused, sign_in
+        from app.services.staff import SignInRefused
+        from app.tui.screens.login import check_sign_in
 
         field = self.query_one("#lock-password", Input)
         password, field.value = field.value, ""
@@ -58,7 +59,7 @@ class LockScreen(ModalScreen[None]):
             self.dismiss(None)
 
         # The same check as signing in: wrong passwords count towards the lock-out, and are audited.
-        app.db(lambda session: sign_in(session, username, password), checked)
+        check_sign_in(app, username, password, checked)
 
 
 class IdleLock:
