@@ -4,6 +4,7 @@ import contextlib
 import logging
 import os
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +37,9 @@ _SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA cache_size=-65536",  # 64 MiB of page cache: faster bulk imports and reports
 )
+
+# How long opening a SQLite file waits out a lock that SQLite does not wait for itself.
+_SQLITE_OPEN_PATIENCE_S = 20.0
 
 # Key of the PostgreSQL advisory lock that makes concurrent migrations (two app starts) take turns.
 _MIGRATION_LOCK_KEY = int.from_bytes(b"surveydb", "big")
@@ -170,13 +174,26 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
 
 
 def check_connection(engine: Engine) -> None:
-    """Open the database once, so a bad URL or a server that is down gives one clear line."""
-    try:
-        with engine.connect() as conn:
-            conn.execution_options(**{READ_ONLY: True})
-            conn.execute(text("SELECT 1"))
-    except (SQLAlchemyError, OSError) as exc:
-        raise DatabaseError(f"cannot open database {redact_url(engine.url)}: {_reason(exc)}") from exc
+    """Open the database once, so a bad URL or a server that is down gives one clear line.
+
+    SQLite answers "database is locked" without waiting in a few moments of a new file's life (while
+    another program turns on WAL or recovers the log); those are tried again for a while.
+    """
+    deadline = time.monotonic() + _SQLITE_OPEN_PATIENCE_S
+    pause = 0.05
+    while True:
+        try:
+            with engine.connect() as conn:
+                conn.execution_options(**{READ_ONLY: True})
+                conn.execute(text("SELECT 1"))
+            return
+        except (SQLAlchemyError, OSError) as exc:
+            locked = engine.dialect.name == "sqlite" and "locked" in _reason(exc)
+            if locked and time.monotonic() + pause < deadline:
+                time.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            raise DatabaseError(f"cannot open database {redact_url(engine.url)}: {_reason(exc)}") from exc
 
 
 @contextmanager

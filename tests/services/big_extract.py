@@ -194,8 +194,23 @@ TODAY = date(2026, 3, 2)
 NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-def main(url: str, extract: str, warnings: str) -> None:
-    """Import one extract (the child process of the bounded-memory test) and print its JSON summary."""
+def peak_resident_kb() -> int:
+    """This program's peak resident memory in KiB, as the kernel accounts it (VmHWM).
+
+    Not getrusage's ru_maxrss seen by the parent: Linux carries the high-water mark of the image a
+    child was forked from across exec, so a child of a large test process would report the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def main(url: str, extract: str, warnings: str, peak_to: str) -> None:
+    """Import one extract (the child process of the bounded-memory test) and print its JSON summary.
+
+    Its peak memory is written to `peak_to` as a whole number of KiB.
+    """
     clock.freeze(NOW)
     engine = make_engine(url)
     try:
@@ -206,6 +221,7 @@ def main(url: str, extract: str, warnings: str) -> None:
     finally:
         engine.dispose()
     print(json.dumps(summary.to_dict()))
+    Path(peak_to).write_text(str(peak_resident_kb()))
 
 
 if __name__ == "__main__":

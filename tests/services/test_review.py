@@ -79,7 +79,7 @@ def seed(runtime: Runtime, people: dict[str, Actor]) -> int:
         interview = Interview(
             case_id=case.id,
             survey="burglary",
-            questionnaire_version=1,
+            questionnaire_version=runtime.catalogue.get("burglary").version,
             questionnaire_hash="x" * 64,
             status="completed",
             caller_id=people["alice"].staff_id,
