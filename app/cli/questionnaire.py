@@ -38,11 +38,11 @@ def questionnaire_check(
     Warnings (FILE:LINE: warning: message) point at what is allowed but probably not meant; they do not
     change the exit status unless --strict is given.
     """
-    from app.services.catalogue import questionnaire_dir, review_files
+    from app.services.catalogue import folder_files, questionnaire_dir, review_files
 
     if not files:
         folder = questionnaire_dir(options(ctx).questionnaires)
-        files = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+        files = folder_files(folder)
         if not files:
             raise SurveyError(f"{folder}: no questionnaire files (*.yaml) found")
     review = review_files(files)
@@ -53,7 +53,7 @@ def questionnaire_check(
             f"{len(questionnaire.questions())} questions" + (f"; {length.brief()}" if length else "") + ")"
         )
     for problem in [*review.problems, *review.warnings]:
-        print(problem, file=sys.stderr)
+        print(_shown(problem), file=sys.stderr)
     if review.problems or (strict and review.warnings):
         raise typer.Exit(1)
 
@@ -62,7 +62,11 @@ def questionnaire_check(
 def questionnaire_list(
     ctx: typer.Context, format: Annotated[Format, typer.Option("--format", "-f")] = Format.table
 ) -> None:
-    """List the surveys: id, title, version, number of questions."""
+    """List the surveys: id, title, version, number of questions.
+
+    A file of the folder that does not load is named on standard error with its problem (FILE:LINE:
+    message): its survey is unavailable until the file is put right; the others work as usual.
+    """
     from app.services.catalogue import load_catalogue, questionnaire_dir
 
     catalogue = load_catalogue(questionnaire_dir(options(ctx).questionnaires))
@@ -71,6 +75,15 @@ def questionnaire_list(
         for q in catalogue
     ]
     print_rows(rows, format, title="Questionnaires")
+    for problem in catalogue.unavailable:
+        print(f"{_shown(problem)} (this survey is unavailable)", file=sys.stderr)
+
+
+def _shown(problem: object) -> str:
+    """A problem as one line, with any control character in the quoted file shown, never obeyed."""
+    from app.domain.text import visible
+
+    return visible(str(problem))
 
 
 class ShowFormat(StrEnum):
@@ -129,7 +142,7 @@ def _read_file(path: Path) -> Questionnaire:
         return read_questionnaire(path).questionnaire
     except QuestionnaireError as exc:
         for problem in exc.problems:
-            print(problem, file=sys.stderr)
+            print(_shown(problem), file=sys.stderr)
         raise typer.Exit(1) from None
 
 

@@ -9,9 +9,12 @@ may not have been given, consents found by their id only); warnings never stop a
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain.yamlmarks import MarkedDocument, Path_, YamlProblem, load_marked
+from app.domain.yamlmarks import MAX_BYTES, MarkedDocument, Path_, YamlProblem, load_marked
 from app.errors import SurveyError
 
 DONT_KNOW = 98
@@ -586,12 +589,21 @@ def read_questionnaire(path: Path | str) -> Checked:
     path = Path(path)
     name = str(path)
     try:
-        raw = path.read_bytes()
+        raw = _read_bounded(path)
     except OSError as exc:
         raise QuestionnaireError(
             [Problem(file=name, line=1, message=f"cannot read: {exc.strerror}")]
         ) from None
     return check_questionnaire(raw, name)
+
+
+def _read_bounded(path: Path) -> bytes:
+    """The file's bytes, never more than one byte past the size allowed (a huge file is not read)."""
+    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe must not block
+    with os.fdopen(descriptor, "rb") as file:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        return file.read(MAX_BYTES + 1)
 
 
 def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Questionnaire:
@@ -1134,6 +1146,13 @@ def _condition_problems(
             )
             continue
         op = test.operator()
+        if op in ("in_", "not_in") and not getattr(test, op):
+            name = "in" if op == "in_" else op
+            always = "never" if op == "in_" else "always"
+            problems.append(
+                (loc, f"condition: '{name}' lists no codes, so it is {always} true: list the codes")
+            )
+            continue
         if op in ("in_", "not_in"):
             if isinstance(target, NumberQuestion | DateQuestion | TextQuestion):
                 allowed = {o.code for o in target.options()}

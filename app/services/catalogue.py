@@ -46,17 +46,29 @@ def questionnaire_dir(override: str | Path | None = None) -> Path:
 
 @dataclass
 class Catalogue:
-    """Every survey the app offers, by id, with the file each came from."""
+    """Every survey the app offers, by id, with the file each came from.
+
+    `unavailable` holds the problems of the folder's files that could not be loaded: their surveys are
+    not offered (no case of theirs is allocated) until the file is put right, while the others work.
+    """
 
     questionnaires: dict[str, Questionnaire] = field(default_factory=dict)
     files: dict[str, Path] = field(default_factory=dict)
+    unavailable: list[Problem] = field(default_factory=list)
 
     def get(self, survey: str) -> Questionnaire:
         try:
             return self.questionnaires[survey]
         except KeyError:
             known = ", ".join(sorted(self.questionnaires)) or "none"
-            raise SurveyError(f"unknown survey '{survey}' (known: {known})") from None
+            broken = len({problem.file for problem in self.unavailable})
+            hint = (
+                f"; {broken} questionnaire file{'s' if broken > 1 else ''} cannot be loaded: run"
+                " `survey questionnaire check`"
+                if broken
+                else ""
+            )
+            raise SurveyError(f"unknown survey '{survey}' (known: {known}{hint})") from None
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.questionnaires[k] for k in sorted(self.questionnaires))
@@ -116,13 +128,35 @@ def review_files(paths: Iterable[Path]) -> FileReview:
     return review
 
 
+def folder_files(folder: Path) -> list[Path]:
+    """The questionnaire files of a folder, in the order they are loaded."""
+    return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
+
+
+def _read_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Questionnaire]], list[Problem]]:
+    """Each file's questionnaire, or its problems (including a survey id already taken)."""
+    loaded: list[tuple[Path, Questionnaire]] = []
+    problems: list[Problem] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        try:
+            questionnaire = read_questionnaire(path).questionnaire
+        except QuestionnaireError as exc:
+            problems.extend(exc.problems)
+            continue
+        if questionnaire.id in seen:
+            message = f"survey id '{questionnaire.id}' is also used by {seen[questionnaire.id]}"
+            problems.append(Problem(file=str(path), line=1, message=message))
+            continue
+        seen[questionnaire.id] = path
+        loaded.append((path, questionnaire))
+    return loaded, problems
+
+
 def load_catalogue(folder: Path) -> Catalogue:
-    """Load all *.yaml files of a folder; any invalid file stops the load with all its problems."""
-    paths = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
-    loaded, problems = check_files(paths)
-    if problems:
-        raise QuestionnaireError(problems)
-    catalogue = Catalogue()
+    """Load all *.yaml files of a folder; a file that does not load leaves its survey unavailable."""
+    loaded, problems = _read_files(folder_files(folder))
+    catalogue = Catalogue(unavailable=problems)
     for path, questionnaire in loaded:
         catalogue.questionnaires[questionnaire.id] = questionnaire
         catalogue.files[questionnaire.id] = path

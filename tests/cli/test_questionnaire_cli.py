@@ -143,3 +143,42 @@ def test_check_prints_warnings_and_strict_fails_on_them(survey: Runner, tmp_path
     (warning,) = result.stderr.splitlines()
     assert warning.startswith(f"{path}:") and ": warning: text inserts {answer.why_not}" in warning
     assert survey("questionnaire", "check", "--strict", str(path)).returncode == 1
+
+
+def test_check_refuses_the_hostile_corpus_file_by_file(survey: Runner, tmp_path: Path) -> None:
+    from tests.domain.hostile_corpus import write_corpus
+
+    corpus = write_corpus(tmp_path)
+    result = survey("questionnaire", "check", *map(str, corpus))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == len(corpus), lines
+    for line, (path, expected) in zip(sorted(lines), sorted(corpus.items()), strict=True):
+        head, message = line.split(": ", 1)
+        assert head.startswith(f"{path}:") and head.rsplit(":", 1)[1].isdigit(), line
+        assert expected in message and len(line) < 400, line
+
+
+def test_a_broken_file_in_the_folder_leaves_the_other_surveys_working(survey: Runner, tmp_path: Path) -> None:
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    (folder / "example.yaml").write_text(EXAMPLE.read_text())
+    (folder / "deep.yaml").write_text("id: deep\nq: " + "[" * 10_000 + "]" * 10_000 + "\n")
+    env = {"SURVEY_QUESTIONNAIRES": str(folder)}
+    listed = survey("questionnaire", "list", "--format", "json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert [row["id"] for row in json.loads(listed.stdout)] == ["example"]
+    assert (
+        listed.stderr
+        == f"{folder / 'deep.yaml'}:2: nested more than 64 levels deep (this survey is unavailable)\n"
+    )
+    checked = survey("questionnaire", "check", env=env)
+    assert checked.returncode == 1
+    assert checked.stderr.startswith(f"{folder / 'deep.yaml'}:2: nested more than 64 levels deep")
+    shown = survey("questionnaire", "show", "example", env=env)  # opens the database, as every command does
+    assert shown.returncode == 0, shown.stderr
+    assert "Example victim satisfaction survey" in shown.stdout
+    missing = survey("questionnaire", "show", "deep", env=env)
+    assert missing.returncode == 1
+    assert "unknown survey 'deep' (known: example; 1 questionnaire file cannot be loaded" in missing.stderr

@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from app.clock import LOCAL
 from app.domain.permissions import Permission, can
+from app.domain.text import display
 from app.services import calls, cases, interviews, workload
 from app.services.workload import CallerSummary
 from app.tui import keys
@@ -27,6 +28,7 @@ class HomeScreen(SurveyScreen[None]):
         yield Header()
         with Vertical(id="home"):
             yield Static("", id="alerts-banner", classes="banner-alert")
+            yield Static("", id="unavailable", classes="banner-alert")
             yield Static("", id="today", classes="title")
             yield Static("Appointments", id="appointments-heading", classes="heading")
             yield DataTable(id="appointments", cursor_type="row", show_cursor=False)
@@ -54,6 +56,7 @@ class HomeScreen(SurveyScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#alerts-banner", Static).display = False
+        self._show_unavailable()
         shown = [k for k in keys.keys_of("home") if k.works_here() and self.check_action(k.action, ())]
         self.query_one("#keys", Static).update(
             Text("Keys: " + " · ".join(f"{k.display} {k.description.lower()}" for k in shown))
@@ -69,6 +72,18 @@ class HomeScreen(SurveyScreen[None]):
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+
+    def _show_unavailable(self) -> None:
+        """Questionnaire files that did not load, for whoever manages questionnaires to put right."""
+        banner = self.query_one("#unavailable", Static)
+        problems = self.catalogue.unavailable
+        banner.display = bool(problems) and can(self.actor, Permission.MANAGE_QUESTIONNAIRES)
+        if banner.display:
+            lines = [
+                f"Unavailable until put right (survey questionnaire check): {display(str(p))}"
+                for p in problems
+            ]
+            banner.update(Text("\n".join(lines)))
 
     # ------------------------------------------------------------ data
 
