@@ -56,6 +56,8 @@ COMMANDS: dict[str, Access] = {
     "questionnaire check": PUBLIC,
     "questionnaire list": PUBLIC,
     "questionnaire show": PUBLIC,
+    # Practice opens no database at all.
+    "questionnaire try": PUBLIC,
     "sample template": PUBLIC,
     "sample import": needs(Permission.IMPORT_SAMPLE),
     "responses import": needs(Permission.IMPORT_RESPONSES),

@@ -134,6 +134,23 @@ def questionnaire_show(
         sys.stdout.write(questionnaire_text(questionnaire, length, width=shutil.get_terminal_size().columns))
 
 
+@questionnaire_cli.command("try")
+def questionnaire_try(
+    ctx: typer.Context,
+    survey: Annotated[str, typer.Argument(help="Survey id (e.g. domestic_abuse), or a questionnaire file.")],
+) -> None:
+    """Try a questionnaire on the interview screen, in practice: no case, no database, nothing stored.
+
+    Example sample fields (the file's example_sample, or defaults) fill the text; above each question,
+    why it is asked; F2 jumps to any question; Ctrl+X or Ctrl+Q ends the practice. A file need not be
+    installed.
+    """
+    from app.tui.practice import make_practice_app
+
+    questionnaire = _read_file(Path(survey)) if _is_file(survey) else _installed(ctx, survey)
+    make_practice_app(questionnaire).run()
+
+
 def _read_file(path: Path) -> Questionnaire:
     """A questionnaire file that need not be installed; its problems are printed as check prints them."""
     from app.domain.questionnaire import QuestionnaireError, read_questionnaire

@@ -49,24 +49,25 @@ _OUTCOMES = {
 # ---------------------------------------------------------------- conditions in words
 
 
-def describe_condition(questionnaire: Questionnaire, condition: Condition) -> str:
-    """A condition in words: `overall_sat is 5, 6 or 7 (Fairly dissatisfied / ...)`."""
+def describe_condition(questionnaire: Questionnaire, condition: Condition, *, labels: bool = True) -> str:
+    """A condition in words: `overall_sat is 5, 6 or 7 (Fairly dissatisfied / ...)` (codes alone
+    without `labels`)."""
     if isinstance(condition, AnswerCondition):
-        return _describe_test(questionnaire, condition)
+        return _describe_test(questionnaire, condition, labels)
     if isinstance(condition, AllCondition):
-        return " and ".join(_part(questionnaire, part) for part in condition.all)
+        return " and ".join(_part(questionnaire, part, labels) for part in condition.all)
     if isinstance(condition, AnyCondition):
-        return " or ".join(_part(questionnaire, part) for part in condition.any)
+        return " or ".join(_part(questionnaire, part, labels) for part in condition.any)
     assert isinstance(condition, NotCondition)
-    return f"not ({describe_condition(questionnaire, condition.not_)})"
+    return f"not ({describe_condition(questionnaire, condition.not_, labels=labels)})"
 
 
-def _part(questionnaire: Questionnaire, condition: Condition) -> str:
-    text = describe_condition(questionnaire, condition)
+def _part(questionnaire: Questionnaire, condition: Condition, labels: bool) -> str:
+    text = describe_condition(questionnaire, condition, labels=labels)
     return f"({text})" if isinstance(condition, AllCondition | AnyCondition) else text
 
 
-def _describe_test(questionnaire: Questionnaire, test: AnswerCondition) -> str:
+def _describe_test(questionnaire: Questionnaire, test: AnswerCondition, with_labels: bool = True) -> str:
     name = test.question
     op = test.operator()
     if op in ("in_", "not_in"):
@@ -77,7 +78,7 @@ def _describe_test(questionnaire: Questionnaire, test: AnswerCondition) -> str:
         except KeyError:
             labels = []
         listed = _or_list([str(c) for c in codes])
-        shown = f" ({' / '.join(labels)})" if labels and all(labels) else ""
+        shown = f" ({' / '.join(labels)})" if with_labels and labels and all(labels) else ""
         if op == "in_":
             verb = "includes" if _is_multiple(questionnaire, name) else "is"
             return f"{name} {verb} {listed}{shown}"
@@ -153,6 +154,11 @@ def _details(question: QuestionBase) -> list[str]:
     if question.safety_check:
         details.append("SAFETY CHECK")
     return details
+
+
+def stop_outcome_words(outcome: str) -> str:
+    """A stop rule's outcome as a reviewer reads it: `refusal (closes the case)`."""
+    return _OUTCOMES[outcome]
 
 
 def _stop_rules(

@@ -24,7 +24,7 @@ from app.services.staff import StaffRecord
 from app.tui import keys
 from app.tui.screens.base import CallScreen
 from app.tui.screens.lock import IdleLock
-from app.tui.typeahead import InputEvent, TypeAhead
+from app.tui.typeahead import InputEvent, held_for_screen
 
 log = logging.getLogger(__name__)
 
@@ -104,14 +104,8 @@ class SurveyApp(App[None]):
         """Every key passes here in the order it was pressed: a busy screen's keys wait their turn."""
         if isinstance(event, events.Key | events.Paste | events.MouseDown):
             self.idle.touch()
-        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded:
-            gate = getattr(self.screen, "type_ahead", None)
-            if isinstance(gate, TypeAhead):
-                if not gate.attached:
-                    owner = self.screen
-                    gate.attach(self._deliver, self.call_later, lambda: self.screen is owner)
-                if gate.take(event):
-                    return
+        if held_for_screen(self, event, self._deliver):
+            return
         await super().on_event(event)
 
     async def _deliver(self, event: InputEvent) -> None:

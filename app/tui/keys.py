@@ -124,6 +124,20 @@ KEYS: tuple[AppKey, ...] = (
     AppKey("interview", "scroll(1)", "pagedown", "PgDn", "Scroll down", show=False),
     # the end of an interview
     AppKey("closing", "done", "enter", "Enter", "Said it: end the call"),
+    # practice (`survey questionnaire try`): the interview's keys, and these
+    AppKey(
+        "practice",
+        "jump",
+        "f2",
+        "F2",
+        "Jump",
+        priority=True,
+        help="Jump to any question (the list says which are on the route)",
+    ),
+    AppKey("jump", "choose", "enter", "Enter", "Go to the question"),
+    AppKey("jump", "cancel", "escape", "Esc", "Back"),
+    AppKey("practice_end", "again", "enter", "Enter", "Start again"),
+    AppKey("practice_end", "back", "escape", "Esc", "Back to the last question"),
     # supervisors' and analysts' screens: focus starts on the table, where letters work; a text box
     # (dates, filters) takes letters for itself and the footer drops them while it has focus
     AppKey("reviewing", "app.pop_screen", "escape", "Esc", "Back"),
@@ -157,6 +171,9 @@ SCOPES = {
     "dial": "dialling",
     "interview": "interview",
     "closing": "closing words",
+    "practice": "practice interview",
+    "jump": "jump to a question",
+    "practice_end": "end of a practice",
     "reviewing": "supervisors' and analysts' screens",
     "call_log": "call log",
     "case_history": "case history",

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from textual import events
+from textual.app import App
 
 InputEvent = events.Key | events.Paste
 
@@ -82,6 +84,21 @@ class TypeAhead:
                 await self._dispatch(_fresh(event))
         finally:
             self._draining = False
+
+
+def held_for_screen(
+    app: App[Any], event: events.Event, deliver: Callable[[InputEvent], Awaitable[None]]
+) -> bool:
+    """The app's part: give each key to the top screen's type-ahead; True when it is held there."""
+    if not isinstance(event, events.Key | events.Paste) or event.is_forwarded:
+        return False
+    gate = getattr(app.screen, "type_ahead", None)
+    if not isinstance(gate, TypeAhead):
+        return False
+    if not gate.attached:
+        owner = app.screen
+        gate.attach(deliver, app.call_later, lambda: app.screen is owner)
+    return gate.take(event)
 
 
 def _fresh(event: InputEvent) -> InputEvent:

@@ -34,7 +34,7 @@ YEAR = ("--from", "2025-04-01", "--to", "2026-03-31")
 #: Arguments that make each command succeed for a role allowed to run it, on the seeded database.
 #: "{role}" and "{tmp}" are filled in per cell; a command with "{role}" in its arguments runs as a new
 #: thing each time (a user name, a file).
-#: None: not run here (it starts a server), allowed only for a public command.
+#: None: not run here (it starts a server or a full-screen app), allowed only for a public command.
 ARGS: dict[str, list[str] | None] = {
     "login": ["login", "{login}", "--password-stdin"],
     "logout": ["logout"],
@@ -44,6 +44,7 @@ ARGS: dict[str, list[str] | None] = {
     "questionnaire check": ["questionnaire", "check"],
     "questionnaire list": ["questionnaire", "list"],
     "questionnaire show": ["questionnaire", "show", "rape"],
+    "questionnaire try": None,
     "sample template": ["sample", "template"],
     "sample import": ["sample", "import", "{tmp}/extract.csv"],
     "responses import": ["responses", "import", str(DATA / "responses" / "historical.csv")],

@@ -23,6 +23,7 @@ from app.services import calls, interviews
 from app.services.interviews import InterviewState
 from app.tui import keys
 from app.tui.screens.base import CallScreen
+from app.tui.widgets.practice_bar import PracticeBar
 from app.tui.widgets.quick_exit import QuickExitBar
 
 if TYPE_CHECKING:
@@ -63,18 +64,35 @@ class ClosingScreen(CallScreen):
     CSS_PATH = "dialogs.tcss"
     BINDINGS = keys.bindings("closing")
 
-    def __init__(self, title: str, words: str, support: list[tuple[str, str, str]], instruction: str) -> None:
+    def __init__(
+        self,
+        title: str,
+        words: str,
+        support: list[tuple[str, str, str]],
+        instruction: str,
+        *,
+        practice: bool = False,
+    ) -> None:
         super().__init__()
         self.survey_title = title
         self.words = words
         self.support = support
         self.instruction = instruction
+        self.practice = practice  # tried with `survey questionnaire try`: nothing was saved
 
     def call_ids(self) -> tuple[int | None, int | None]:
         return None, None  # nothing left to record
 
     def compose(self) -> ComposeResult:
-        title = Text.assemble((self.survey_title, "bold"), " · Interview complete and saved")
+        if self.practice:
+            title = Text.assemble(
+                ("PRACTICE", "bold reverse"),
+                " ",
+                (self.survey_title, "bold"),
+                " · complete; nothing was saved",
+            )
+        else:
+            title = Text.assemble((self.survey_title, "bold"), " · Interview complete and saved")
         yield Static(title, id="closing-title")
         with VerticalScroll(id="closing", can_focus=False):
             box = Static(Text(display(self.words, multiline=True)), classes="readout", id="closing-words")
@@ -93,20 +111,22 @@ class ClosingScreen(CallScreen):
                 note = Text.assemble(("Caller (not read out): ", "bold"), display(self.instruction))
                 yield Static(note, classes="instruction")
             yield Static("Press Enter once the call has ended.", classes="muted")
-        yield QuickExitBar()
+        yield PracticeBar() if self.practice else QuickExitBar()
         yield Footer(compact=True, show_command_palette=False)
 
     def action_done(self) -> None:
         self.dismiss(None)
 
 
-def closing_screen(state: InterviewState, call: CallContext, caller_name: str) -> ClosingScreen:
+def closing_screen(
+    state: InterviewState, call: CallContext, caller_name: str, *, practice: bool = False
+) -> ClosingScreen:
     questionnaire = state.questionnaire
     closing = questionnaire.closing
     words = interviews.read_out(state, closing.say if closing else DEFAULT_CLOSING, call.sample, caller_name)
     support = [(line.name, line.number, line.note or "") for line in closing.support] if closing else []
     instruction = closing.instruction if closing and closing.instruction else ""
-    return ClosingScreen(questionnaire.title, words, support, instruction)
+    return ClosingScreen(questionnaire.title, words, support, instruction, practice=practice)
 
 
 def end_call(screen: InterviewScreen, call: CallContext, state: InterviewState) -> None:

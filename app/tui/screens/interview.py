@@ -13,6 +13,7 @@ route; Ctrl+O adds a note; Ctrl+G raises a safeguarding alert; the app-wide quic
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rich.text import Text
@@ -95,6 +96,8 @@ class AnswerArea(TextArea):
 class InterviewScreen(CallScreen):
     CSS_PATH = "interview.tcss"
     BINDINGS = keys.bindings("interview")
+    #: Shown while an answer is being stored.
+    SAVING = "Saving…"
 
     def __init__(self, call: CallContext, state: InterviewState, recheck: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -119,6 +122,7 @@ class InterviewScreen(CallScreen):
     def compose(self) -> ComposeResult:
         yield Static("", id="progress")
         with VerticalScroll(id="body", can_focus=False):
+            yield from self.compose_trace()
             yield Static("", id="readout", classes="readout")
             yield Static("", id="instruction", classes="instruction")
         yield Static(Text("▼ more below: PgDn", style="bold"), id="more")
@@ -126,8 +130,23 @@ class InterviewScreen(CallScreen):
         yield Static("", id="note", classes="muted")
         yield Static("", id="specials", classes="muted")
         yield Static("", id="error", classes="error")
-        yield QuickExitBar()
+        yield self.call_bar()
         yield Footer(compact=True, show_command_palette=False)
+
+    def compose_trace(self) -> ComposeResult:
+        """Widgets above the read-out (none on a live call)."""
+        return []
+
+    def call_bar(self) -> Widget:
+        """The bar at the foot of the screen: on a live call, the quick exit reminder."""
+        return QuickExitBar()
+
+    def progress_marker(self) -> Text:
+        """What the progress line starts with (nothing on a live call)."""
+        return Text()
+
+    def question_shown(self, question: QuestionBase | None) -> None:
+        """Called once a question is on screen (a live call needs nothing more)."""
 
     async def on_mount(self) -> None:
         self.watch(self.query_one("#body", VerticalScroll), "scroll_y", self._show_cue, init=False)
@@ -175,6 +194,7 @@ class InterviewScreen(CallScreen):
         self.query_one("#error", Static).update(Text(notice, style="italic") if notice else "")
         if question is None:
             self.saving = False
+            self.question_shown(None)
             self.type_ahead.ready()
             return
         questionnaire = self.state.questionnaire
@@ -183,6 +203,7 @@ class InterviewScreen(CallScreen):
         changing = question.id in self.state.answers and question.id not in self.recheck
         self.query_one("#progress", Static).update(
             Text.assemble(
+                self.progress_marker(),
                 (display(questionnaire.title), "bold"),
                 " · ",
                 display(section.title),
@@ -219,6 +240,7 @@ class InterviewScreen(CallScreen):
             self.set_focus(widget)
         else:
             self.set_focus(None)
+        self.question_shown(question)
         self.call_after_refresh(self._show_cue)
         self.type_ahead.ready()
 
@@ -370,19 +392,11 @@ class InterviewScreen(CallScreen):
             self._rechecked(question, answer)
             return
         self.saving = True
-        self.query_one("#error", Static).update(Text("Saving…", style="italic"))
+        self.query_one("#error", Static).update(Text(self.SAVING, style="italic"))
         started = time.monotonic()
         duration_ms = int((started - self.shown_at) * 1000)
         note = self.pending_note.pop(question.id, None)
-        actor = self.actor
-        catalogue = self.catalogue
-        interview_id = self.state.interview_id
         qid = question.id
-
-        def save(session):  # type: ignore[no-untyped-def]
-            return interviews.record_answer(
-                session, actor, catalogue, interview_id, qid, answer, duration_ms=duration_ms, note=note
-            )
 
         def saved(state: InterviewState) -> None:
             self.state = state
@@ -393,11 +407,7 @@ class InterviewScreen(CallScreen):
                 self.app.call_later(self._finished)
                 return
             following = state.engine.following(state.answers, qid) or state.current_question
-            notice = ""
-            if state.discarded:
-                labels = ", ".join(state.questionnaire.question(d).short_label() for d in state.discarded)
-                notice = f"Answers no longer needed after this change were removed: {labels}"
-            self.call_later(self._show_and_time, following, notice, started)
+            self.call_later(self._show_and_time, following, self.notice_after(qid, state), started)
 
         def failed(error: BaseException) -> None:
             self.saving = False
@@ -407,7 +417,42 @@ class InterviewScreen(CallScreen):
             self.query_one("#error", Static).update(Text(f"Not saved: {message}. Press Enter to try again."))
             self.type_ahead.ready()
 
+        self.store_answer(qid, answer, duration_ms, note, saved, failed)
+
+    def store_answer(
+        self,
+        question_id: str,
+        answer: Answer,
+        duration_ms: int,
+        note: str | None,
+        saved: Callable[[InterviewState], None],
+        failed: Callable[[BaseException], None],
+    ) -> None:
+        """Store the answer in a worker; `saved` gets the interview as it now stands."""
+        actor = self.actor
+        catalogue = self.catalogue
+        interview_id = self.state.interview_id
+
+        def save(session):  # type: ignore[no-untyped-def]
+            return interviews.record_answer(
+                session,
+                actor,
+                catalogue,
+                interview_id,
+                question_id,
+                answer,
+                duration_ms=duration_ms,
+                note=note,
+            )
+
         self.db(save, saved, failed=failed, group="answers")
+
+    def notice_after(self, question_id: str, state: InterviewState) -> str:
+        """What to say on the next question after an answer was stored."""
+        if not state.discarded:
+            return ""
+        labels = ", ".join(state.questionnaire.question(d).short_label() for d in state.discarded)
+        return f"Answers no longer needed after this change were removed: {labels}"
 
     def _rechecked(self, question: QuestionBase, answer: Answer) -> None:
         """A check asked again: a stop ends this call (the interview waits for the next); else carry on."""
@@ -505,29 +550,31 @@ class InterviewScreen(CallScreen):
         def keep(text: str | None) -> None:
             if text is None:
                 return
-            actor = self.actor
-            interview_id = self.state.interview_id
             qid = question.id
             self.state.notes[qid] = text
             self.pending_note.pop(qid, None)
-
-            def saved(_: object) -> None:
-                self.notify("Note saved.", timeout=3)
-
-            def failed(error: BaseException) -> None:
-                self.pending_note[qid] = text
-                self.notify(
-                    f"Note not saved ({error}); it will be saved with the answer.", severity="warning"
-                )
-
-            self.db(
-                lambda session: interviews.add_note(session, actor, interview_id, qid, text),
-                saved,
-                failed=failed,
-            )
+            self.store_note(qid, text)
             self._show_note()
 
         self.app.push_screen(TextPrompt("Note on this question (not read out)", current), keep)
+
+    def store_note(self, question_id: str, text: str) -> None:
+        """Keep the note at once; if that fails it waits and is saved with the answer."""
+        actor = self.actor
+        interview_id = self.state.interview_id
+
+        def saved(_: object) -> None:
+            self.notify("Note saved.", timeout=3)
+
+        def failed(error: BaseException) -> None:
+            self.pending_note[question_id] = text
+            self.notify(f"Note not saved ({error}); it will be saved with the answer.", severity="warning")
+
+        self.db(
+            lambda session: interviews.add_note(session, actor, interview_id, question_id, text),
+            saved,
+            failed=failed,
+        )
 
     def action_alert(self) -> None:
         from app.tui.screens.dialogs import SafeguardingDialog
