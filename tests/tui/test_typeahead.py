@@ -203,3 +203,33 @@ async def test_quick_exit_is_never_held(burst_runtime: Runtime, slow_saves: None
     # Enter typed ahead for the next question (never shown) is dropped with the call.
     answers, _ = stored(burst_runtime, case_id)
     assert answers == {"identity": (1, None)}
+
+
+async def test_dial_then_outcome_in_one_burst_starts_the_interview(
+    burst_runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """d, 1 and Enter typed together: the outcome waits for the attempt to be stored, then applies."""
+    from app.services import cases
+
+    real = cases.start_attempt
+
+    def slow(*args, **kwargs):  # type: ignore[no-untyped-def]
+        time.sleep(0.15)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(cases, "start_attempt", slow)
+    case_id = add_case(burst_runtime, "burst")
+    app = make_app(burst_runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await sign_in(pilot, "ccaller")
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*["n"] * len(pilot.app.screen.view.checks), "enter")
+        await settle(pilot)
+        await pilot.press("d", "1", "enter")
+        await settle(pilot)
+        await settle(pilot)
+        assert isinstance(app.screen, InterviewScreen)
+    with burst_runtime.sessions() as session:
+        attempts = session.scalars(select(Attempt).where(Attempt.case_id == case_id)).all()
+    assert [a.outcome for a in attempts] == [None]

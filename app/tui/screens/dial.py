@@ -17,6 +17,7 @@ from app.services.calls import ScreeningView
 from app.services.interviews import InterviewState
 from app.tui import keys
 from app.tui.screens.base import CallScreen
+from app.tui.typeahead import TypeAhead
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
 
@@ -44,6 +45,11 @@ class DialScreen(CallScreen):
         self.number_index = 0
         self.attempt_id: int | None = view.open_attempt_id
         self.busy = False
+        # Keys typed straight after d or Enter ("d 1 Enter" in one burst) wait until the attempt is
+        # stored, then apply in order; if the screen moves on, they are dropped rather than misapplied.
+        self.type_ahead = TypeAhead(
+            moves_on=frozenset({"d", "enter"}), immediate=frozenset({"ctrl+x", "ctrl+q"})
+        )
 
     def call_ids(self) -> tuple[int | None, int | None]:
         """(attempt, interview) of the call in progress, for the quick exit."""
@@ -108,7 +114,10 @@ class DialScreen(CallScreen):
             self._show_number()
 
     def action_dial(self) -> None:
-        if self.attempt_id is not None or self.busy or not self.view.numbers:
+        if self.busy:
+            return
+        if self.attempt_id is not None or not self.view.numbers:
+            self.type_ahead.ready()
             return
         self.busy = True
         actor = self.actor
@@ -119,10 +128,12 @@ class DialScreen(CallScreen):
             self.busy = False
             self.attempt_id = attempt_id
             self._show_state()
+            self.type_ahead.ready()
 
         def failed(error: BaseException) -> None:
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
+            self.type_ahead.ready()
 
         self.db(lambda session: cases.start_attempt(session, actor, case_id, number), dialled, failed=failed)
 
@@ -133,12 +144,22 @@ class DialScreen(CallScreen):
             return
         if self.attempt_id is None:
             self.query_one("#message", Static).update("Press d when you dial, before recording an outcome.")
+            self.type_ahead.ready()
             return
         codes = self.query_one("#outcomes", OptionsView).codes
         if not codes:
             self.query_one("#message", Static).update("Choose what happened (1-9) first.")
+            self.type_ahead.ready()
             return
         outcome = OUTCOMES[codes[0] - 1][0]
+        asks_more = outcome in (
+            Outcome.APPOINTMENT.value,
+            Outcome.REFUSAL.value,
+            Outcome.INELIGIBLE.value,
+        ) or (outcome == Outcome.ANSWERPHONE.value and self.view.leave_voicemail)
+        if asks_more:
+            # A dialog asks for more: keys typed ahead were not meant for it, and are dropped.
+            self.type_ahead.discard()
         if outcome == "answered":
             self._start_interview()
         elif outcome == Outcome.APPOINTMENT.value:
@@ -206,6 +227,7 @@ class DialScreen(CallScreen):
             )
 
         def recorded(state: cases.CaseState) -> None:
+            self.type_ahead.discard()
             self.app.pop_screen()
             what = state.disposition.label if state.disposition else outcome.replace("_", " ")
             closed = " Case closed." if state.closed else ""
@@ -214,6 +236,7 @@ class DialScreen(CallScreen):
         def failed(error: BaseException) -> None:
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
+            self.type_ahead.ready()
             if appointment_at is not None:
                 self._ask_appointment(appointment_at, str(error))
 
@@ -233,11 +256,13 @@ class DialScreen(CallScreen):
             call = CallContext(
                 case_id=case_id, attempt_id=attempt_id, survey=self.view.survey, sample=self.view.sample
             )
+            self.type_ahead.discard()
             self.app.switch_screen(InterviewScreen(call, state, recheck=checks_again(state)))
 
         def failed(error: BaseException) -> None:
             self.busy = False
             self.query_one("#message", Static).update(Text(str(error)))
+            self.type_ahead.ready()
 
         self.db(
             lambda session: calls.start_interview_call(session, actor, catalogue, case_id, attempt_id),
