@@ -55,7 +55,11 @@ class TerminalPage:
 
     def ready(self, timeout: float = 60) -> None:
         self.wait_for("Sign in", timeout)
-        self.page.focus(".xterm-helper-textarea")
+        # The page gives the terminal the keyboard itself: a caller types the name without clicking.
+        self.page.wait_for_function(
+            "document.activeElement && document.activeElement.classList.contains('xterm-helper-textarea')",
+            timeout=timeout * 1000,
+        )
 
     def text(self) -> str:
         return "\n".join(line.rstrip() for line in self.screen.display)
