@@ -58,6 +58,8 @@ COMMANDS: dict[str, Access] = {
     "questionnaire show": PUBLIC,
     # Practice opens no database at all.
     "questionnaire try": PUBLIC,
+    # Writes a questionnaire file, never the database.
+    "questionnaire new": PUBLIC,
     "sample template": PUBLIC,
     "sample import": needs(Permission.IMPORT_SAMPLE),
     "responses import": needs(Permission.IMPORT_RESPONSES),

@@ -114,6 +114,7 @@ def questionnaire_show(
     from app.domain.document import questionnaire_markdown, questionnaire_text
     from app.domain.length import NoCompleteRoute
 
+    session_length: Callable[[Questionnaire], LengthEstimate]
     if _is_file(survey):
         questionnaire = _read_file(Path(survey))
         session_length = _file_length
@@ -149,6 +150,56 @@ def questionnaire_try(
 
     questionnaire = _read_file(Path(survey)) if _is_file(survey) else _installed(ctx, survey)
     make_practice_app(questionnaire).run()
+
+
+@questionnaire_cli.command("new")
+def questionnaire_new(
+    ctx: typer.Context,
+    survey: Annotated[str, typer.Argument(help="The new survey's id (e.g. stalking).")],
+    source: Annotated[
+        str, typer.Option("--from", help="The questionnaire to start from (e.g. domestic_abuse).")
+    ],
+    to: Annotated[
+        Path | None,
+        typer.Option("--to", help="File to write. Default: ID.yaml in the questionnaires folder."),
+    ] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Its title. Default: from the id.")] = None,
+) -> None:
+    """Start a new questionnaire from a bundled one: its fieldcraft and comments kept, id replaced, version 1.
+
+    An existing file is never overwritten. The new file passes `questionnaire check`; then rewrite it
+    for the new survey and try it with `survey questionnaire try FILE`.
+    """
+    from app.services.authoring import new_questionnaire
+    from app.services.catalogue import questionnaire_dir, review_files
+
+    folder = questionnaire_dir(options(ctx).questionnaires)
+    target = to if to is not None else folder / f"{survey}.yaml"
+    written = new_questionnaire(_source_file(folder, source), survey, target, title=title)
+    review = review_files([written.path])
+    for problem in [*review.problems, *review.warnings]:
+        print(problem, file=sys.stderr)
+    print(
+        f"{written.path}: written ({survey} version 1, from {written.source.id} version "
+        f"{written.source.version}, {len(written.questionnaire.questions())} questions)."
+    )
+    print(f"Next: edit it, then `survey questionnaire check {written.path}`")
+    print(f"and try it: `survey questionnaire try {written.path}`.")
+    if review.problems:
+        raise typer.Exit(1)
+
+
+def _source_file(folder: Path, survey: str) -> Path:
+    """The file of survey `survey`: in the questionnaires folder, else among the bundled ones."""
+    from app.services.catalogue import bundled_dir
+
+    if _is_file(survey):
+        return Path(survey)
+    for place in (folder, bundled_dir()):
+        for suffix in (".yaml", ".yml"):
+            if (place / f"{survey}{suffix}").is_file():
+                return place / f"{survey}{suffix}"
+    raise SurveyError(f"no questionnaire file for '{survey}' in {folder} or among the bundled ones")
 
 
 def _read_file(path: Path) -> Questionnaire:

@@ -182,3 +182,33 @@ def test_a_broken_file_in_the_folder_leaves_the_other_surveys_working(survey: Ru
     missing = survey("questionnaire", "show", "deep", env=env)
     assert missing.returncode == 1
     assert "unknown survey 'deep' (known: example; 1 questionnaire file cannot be loaded" in missing.stderr
+
+
+def test_new_from_a_bundled_questionnaire(survey: Runner, tmp_path: Path) -> None:
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    result = survey(
+        "--questionnaires", str(folder), "questionnaire", "new", "stalking", "--from", "domestic_abuse"
+    )
+    assert result.returncode == 0, result.stderr
+    written = folder / "stalking.yaml"
+    assert f"{written}: written (stalking version 1, from domestic_abuse version" in result.stdout
+    text = written.read_text()
+    assert '\nid: stalking\ntitle: "Stalking survey"\nversion: 1\n' in text
+    assert "# Five attempts, not six" in text  # the fieldcraft's reasons come along
+    check = survey("questionnaire", "check", "--strict", str(written))
+    assert check.returncode == 0, check.stderr
+    assert "ok (stalking version 1, 40 questions" in check.stdout
+    again = survey("--questionnaires", str(folder), "questionnaire", "new", "stalking", "--from", "rape")
+    assert again.returncode == 1 and "already exists; nothing written" in again.stderr
+    assert written.read_text() == text
+    other = tmp_path / "drafts" / "support.yaml"
+    other.parent.mkdir()
+    titled = survey(
+        "questionnaire", "new", "support", "--from", "hate_crime", "--to", str(other), "--title", "A: B"
+    )
+    assert titled.returncode == 0, titled.stderr
+    assert 'title: "A: B"' in other.read_text()
+    bad = survey("questionnaire", "new", "Bad-Id", "--from", "rape", "--to", str(tmp_path / "bad.yaml"))
+    assert bad.returncode == 1 and "is not a survey id" in bad.stderr
+    assert not (tmp_path / "bad.yaml").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from sqlalchemy import func, select
 from textual import events
 from textual.app import App
 from textual.keys import _character_to_key
+from textual.pilot import Pilot
 
 from app.domain.engine import Answer, Engine
 from app.domain.questionnaire import (
@@ -76,6 +78,15 @@ def burst(app: App[None], keys: list[str]) -> None:
         app._driver.send_message(event)
 
 
+async def until(pilot: Pilot[None], ready: Callable[[], bool]) -> None:
+    """Let the app work until `ready()` (a busy machine may take a while: no time limit is asserted)."""
+    for _ in range(2400):
+        if ready():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the screen never became ready")
+
+
 def table_counts(runtime: Runtime) -> dict[str, int]:
     with runtime.readers() as session:
         return {
@@ -103,14 +114,10 @@ async def test_try_each_bundled_questionnaire_to_the_end_storing_nothing(
         assert str(screen.query_one("#why").render()).startswith("Asked of everyone")
         # typed in one burst, as a fast caller would: each answer lands on its own question, in order
         burst(app, [key for _, keys in plan for key in keys])
-        for _ in range(400):
-            if not isinstance(app.screen, PracticeInterviewScreen):
-                break
-            await pilot.pause(0.05)
-        while not isinstance(app.screen, PracticeEnd):  # the closing words, then the end of practice
-            assert app.screen.query(PracticeBar) or isinstance(app.screen.screen, PracticeEnd)
-            await pilot.press("enter")
-            await settle(pilot)
+        await until(pilot, lambda: not isinstance(app.screen, PracticeInterviewScreen))
+        assert app.screen.query(PracticeBar)  # the closing words, marked as practice too
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PracticeEnd))
         ended = " ".join(str(w.render()) for w in app.screen.query("Static"))
         assert f"The interview is complete. {len(plan)} questions answered." in ended
         assert "Nothing was stored" in ended
