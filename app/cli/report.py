@@ -218,41 +218,44 @@ def _wide_table(report: Report) -> Table:
     return table
 
 
-def _long_tables(report: Report) -> list[Table]:
-    """Periods as rows, one table per measure: for many periods or a narrow screen."""
+def _long_tables(report: Report, *, split: bool = False) -> list[Table]:
+    """Periods as rows, one table per measure: for many periods or a narrow screen.
+
+    `split` gives each measure two tables (all surveys, then excluding neutral answers), for a screen
+    too narrow even for one.
+    """
+    first = report.by_field.replace("_", " ").capitalize() if report.by_field else "Period"
+    change = "vs rest" if report.by_field else "change"
+    every = ("%\n(95% interval)", "excl. neutral\n(95% interval)")
+    parts = [every[:1], every[1:]] if split else [every]
     tables = []
     for info in report.measures:
-        table = Table(
-            title=info.label,
-            title_justify="left",
-            box=box.SIMPLE_HEAD,
-            pad_edge=False,
-            padding=(0, 0),
-        )
-        first = report.by_field.replace("_", " ").capitalize() if report.by_field else "Period"
-        change = "vs rest" if report.by_field else "change"
-        for name, justify in (
-            (first, "left"),
-            ("Surveys", "right"),
-            ("%\n(95% interval)", "right"),
-            (change, "left"),
-            ("excl. neutral\n(95% interval)", "right"),
-            (change, "left"),
-            ("not\nrec.", "right"),
-        ):
-            table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-        for figures in report.periods:
-            m = figures.measure(info.id)
-            table.add_row(
-                figures.period.label,
-                f"{figures.surveys}{'*' if figures.small_sample else ''}",
-                f"{_pct(m.pct, m.small_sample)} ({_interval(m.ci95)})",
-                change_words(report, m),
-                f"{_pct(m.pct_excl_neutral, m.small_sample)} ({_interval(m.ci95_excl_neutral)})",
-                change_words(report, m, True),
-                str(m.not_recorded),
+        for part, shown in enumerate(parts):
+            title = info.label if part == 0 else f"{info.label}, excluding neutral answers"
+            table = Table(
+                title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 0)
             )
-        tables.append(table)
+            columns = [(first, "left"), ("Surveys", "right")]
+            for heading in shown:
+                columns += [(heading, "right"), (change, "left")]
+            if part == 0:
+                columns.append(("not\nrec.", "right"))
+            for name, justify in columns:
+                table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+            for figures in report.periods:
+                m = figures.measure(info.id)
+                cells = [figures.period.label, f"{figures.surveys}{'*' if figures.small_sample else ''}"]
+                if every[0] in shown:
+                    cells += [f"{_pct(m.pct, m.small_sample)} ({_interval(m.ci95)})", change_words(report, m)]
+                if every[1] in shown:
+                    cells += [
+                        f"{_pct(m.pct_excl_neutral, m.small_sample)} ({_interval(m.ci95_excl_neutral)})",
+                        change_words(report, m, True),
+                    ]
+                if part == 0:
+                    cells.append(str(m.not_recorded))
+                table.add_row(*cells)
+            tables.append(table)
     return tables
 
 
@@ -271,6 +274,8 @@ def print_table(report: Report, console: Console) -> None:
     width = console.width
     wide = _wide_table(report)
     tables = [wide] if _natural_width(console, wide) <= width else _long_tables(report)
+    if len(tables) > 1 and max(_natural_width(console, table) for table in tables) > width:
+        tables = _long_tables(report, split=True)
     if len(tables) > 1:
         where = f"Division {report.division}" if report.division else "force-wide"
         console.print(f"{report.title} ({where})", style="bold")
@@ -288,8 +293,9 @@ def print_table(report: Report, console: Console) -> None:
         f"u/a: no surveys. * fewer than {report.small_cell} surveys: too small to publish, and no change is"
         f" tested ('too few'). Percentages are of {what} surveys in the period; 'excl. neutral' leaves the"
         " neutral answers out. A change is a rise or fall only when significant at 95%."
-        f" {comparison_note(report)}"
+        f" {comparison_note(report)}",
+        soft_wrap=False,  # prose wraps between words at the console's width
     )
     for info in report.measures:
         console.print()
-        console.print(report.narrative(info.id))
+        console.print(report.narrative(info.id), soft_wrap=False)
