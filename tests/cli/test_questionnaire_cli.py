@@ -212,3 +212,12 @@ def test_new_from_a_bundled_questionnaire(survey: Runner, tmp_path: Path) -> Non
     bad = survey("questionnaire", "new", "Bad-Id", "--from", "rape", "--to", str(tmp_path / "bad.yaml"))
     assert bad.returncode == 1 and "is not a survey id" in bad.stderr
     assert not (tmp_path / "bad.yaml").exists()
+
+
+def test_try_refuses_a_bad_file_or_an_unknown_survey_in_one_line(survey: Runner, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(EXAMPLE.read_text().replace("label: Wrong number", "label: No"))
+    refused = survey("questionnaire", "try", str(bad))
+    assert refused.returncode == 1 and "YAML reads No as false" in refused.stderr
+    unknown = survey("questionnaire", "try", "stalking")
+    assert unknown.returncode == 1 and unknown.stderr.startswith("survey: unknown survey 'stalking'")

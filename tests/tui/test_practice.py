@@ -147,3 +147,16 @@ async def test_the_trace_and_the_jump_key(runtime: Runtime) -> None:
         await settle(pilot)
         assert screen.shown == "identity" and "overall_why" not in screen.state.answers
         assert "its answer was not kept" in str(screen.query_one("#error").render())
+
+
+async def test_a_file_not_installed_with_its_own_example_sample(tmp_path: Path) -> None:
+    draft = tmp_path / "draft.yaml"
+    example = Path(__file__).parents[1] / "domain" / "data" / "example.yaml"
+    draft.write_text(example.read_text() + "example_sample:\n  first_name: Jo\n")
+    app = make_practice_app(load_questionnaire(draft))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert "Hello, may I speak to Jo, please?" in str(app.screen.query_one("#readout").render())
+        await pilot.press("ctrl+x")  # the quick exit, practised: the practice ends at once
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
