@@ -221,3 +221,23 @@ def test_try_refuses_a_bad_file_or_an_unknown_survey_in_one_line(survey: Runner,
     assert refused.returncode == 1 and "YAML reads No as false" in refused.stderr
     unknown = survey("questionnaire", "try", "stalking")
     assert unknown.returncode == 1 and unknown.stderr.startswith("survey: unknown survey 'stalking'")
+
+
+def test_show_uses_the_observed_times_once_interviews_exist(survey: Runner, tmp_path: Path) -> None:
+    from app.services.runtime import open_runtime
+    from tests.services.test_lengths import add_interview
+
+    folder = tmp_path / "questionnaires"
+    folder.mkdir()
+    (folder / "example.yaml").write_text(EXAMPLE.read_text())
+    before = survey("--questionnaires", str(folder), "questionnaire", "show", "example")
+    assert "Times: estimated from the words" in before.stdout, before.stderr
+    runtime = open_runtime(f"sqlite:///{tmp_path / 'cli.db'}", folder)
+    with runtime.sessions.begin() as session:
+        for k in range(6):
+            add_interview(session, k)
+    runtime.close()
+    after = survey("--questionnaires", str(folder), "questionnaire", "show", "example")
+    assert after.returncode == 0, after.stderr
+    assert "Times: observed median time per question for 6 of 7 questions (from 6 interviews)" in after.stdout
+    assert "Observed: the median completed interview took 3:00 min" in after.stdout
