@@ -136,15 +136,39 @@ def _state_of(
     notes: dict[str, str],
     discarded: dict[str, Answer] | None = None,
 ) -> InterviewState:
-    route = Engine(questionnaire).route(answers)
-    stop = route.stop
-    return InterviewState(
+    return interview_state(
+        questionnaire,
+        answers,
+        notes,
         interview_id=interview.id,
         case_id=interview.case_id,
         attempt_id=interview.attempt_id,
-        survey=interview.survey,
-        questionnaire=questionnaire,
         status=interview.status,
+        discarded=discarded,
+    )
+
+
+def interview_state(
+    questionnaire: Questionnaire,
+    answers: dict[str, Answer],
+    notes: dict[str, str],
+    *,
+    interview_id: int,
+    case_id: int | None,
+    attempt_id: int | None,
+    status: str,
+    discarded: dict[str, Answer] | None = None,
+) -> InterviewState:
+    """Where an interview with these answers stands: its next question, or the stop rule that ended it."""
+    route = Engine(questionnaire).route(answers)
+    stop = route.stop
+    return InterviewState(
+        interview_id=interview_id,
+        case_id=case_id,
+        attempt_id=attempt_id,
+        survey=questionnaire.id,
+        questionnaire=questionnaire,
+        status=status,
         answers=answers,
         notes=notes,
         current_question=route.next_question_id,

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from app.domain.engine import Answer, Engine, Status
+from app.domain.engine import Answer, Status
 from app.domain.questionnaire import Questionnaire
-from app.services.interviews import InterviewState
+from app.services.interviews import InterviewState, interview_state
 
 #: The practice interview's id: no stored interview has it (ids start at 1).
 PRACTICE_INTERVIEW = 0
@@ -53,21 +53,15 @@ def _state(
     notes: dict[str, str],
     discarded: dict[str, Answer] | None = None,
 ) -> InterviewState:
-    route = Engine(questionnaire).route(answers)
-    stop = route.stop
-    return InterviewState(
+    return interview_state(
+        questionnaire,
+        dict(answers),
+        dict(notes),
         interview_id=PRACTICE_INTERVIEW,
         case_id=None,
         attempt_id=None,
-        survey=questionnaire.id,
-        questionnaire=questionnaire,
         status=PRACTICE_STATUS,
-        answers=dict(answers),
-        notes=dict(notes),
-        current_question=route.next_question_id,
-        stop_outcome=stop.rule.outcome if stop else None,
-        stop_say=stop.rule.say if stop else None,
-        discarded=discarded or {},
+        discarded=discarded,
     )
 
 
