@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from app.cli.common import actor, cli, open_runtime_for
+from app.cli.progress import QuietOption, progress_bar
 from app.cli.report import FromOption, SurveyArgument, ToOption, parse_range
 
 PartialOption = Annotated[
@@ -27,12 +28,14 @@ def export_command(
         typer.Option("--format", "-f", help="csv, sav, xlsx or parquet. Default: from the file's extension."),
     ] = None,
     include_partial: PartialOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """One row per completed interview, one column per question, then each measure as published.
 
     No names, numbers or crime references. Codes 996 (not asked) and 997 (not recorded) say why an
     answer is missing. Beside a csv, sav or parquet file goes FILE.codebook.txt (the .xlsx has a
-    codebook sheet); beside a .sav, FILE.sps with the multiple-response sets.
+    codebook sheet); beside a .sav, FILE.sps with the multiple-response sets. On a terminal a progress
+    bar shows the interviews written, the rate and the time left (on standard error; --quiet hides it).
     """
     from app.services.export import export_interviews, parse_format
 
@@ -40,7 +43,7 @@ def export_command(
     export_format = parse_format(format, output)
     runtime = open_runtime_for(ctx)
     try:
-        with runtime.sessions.begin() as session:
+        with runtime.sessions.begin() as session, progress_bar(quiet) as progress:
             result = export_interviews(
                 session,
                 actor(ctx),
@@ -51,6 +54,7 @@ def export_command(
                 export_format,
                 output,
                 include_partial=include_partial,
+                progress=progress,
             )
     finally:
         runtime.close()

@@ -16,21 +16,24 @@ from app.services.sample import COLUMNS
 from tests.cli.conftest import Runner, SignIn
 from tests.services.big_extract import extract_rows
 
+RESPONSES = Path(__file__).parents[1] / "data" / "responses" / "historical.csv"
+
 
 @pytest.fixture
 def survey(signed_in: SignIn) -> Runner:
     return signed_in("admin")
 
 
-def on_terminal(tmp_path: Path, *args: str, db: str = "cli.db") -> tuple[int, str, str]:
-    """Run `survey ARGS` as the signed-in administrator with standard error on a pseudo-terminal and
-    standard output piped: (exit code, what the terminal showed, standard output)."""
+def on_terminal(tmp_path: Path, *args: str, db: str = "cli.db", role: str = "admin") -> tuple[int, str, str]:
+    """Run `survey ARGS` as the signed-in member of staff of that role (the administrator unless told)
+    with standard error on a pseudo-terminal and standard output piped: (exit code, what the terminal
+    showed, standard output)."""
     controller, terminal = pty.openpty()
     environment = {
         **{k: v for k, v in os.environ.items() if k != "SURVEY_QUESTIONNAIRES"},
         "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path / db}",
         "SURVEY_LOG_DIR": str(tmp_path / "logs"),
-        "XDG_STATE_HOME": str(tmp_path / "state-test_admin"),
+        "XDG_STATE_HOME": str(tmp_path / f"state-test_{role}"),
         "COLUMNS": "120",
         "TERM": "xterm-256color",
     }
@@ -99,3 +102,20 @@ def test_demo_and_db_upgrade_show_progress_on_a_terminal(tmp_path: Path) -> None
     assert code == 0, terminal
     assert "Making demo cases, calls and interviews" in terminal and "cases/s" in terminal
     assert stdout.startswith("demo: ")
+
+
+def test_export_shows_progress_on_a_terminal_and_nowhere_else(signed_in: SignIn, tmp_path: Path) -> None:
+    analyst = signed_in("analyst")
+    assert analyst("responses", "import", str(RESPONSES)).returncode == 0
+    export = ("export", "domestic_abuse", "--from", "2019-04-01", "--to", "2019-09-30", "-o")
+    code, terminal, stdout = on_terminal(tmp_path, *export, str(tmp_path / "da.sav"), role="analyst")
+    assert code == 0, terminal
+    assert "Exporting interviews of domestic_abuse" in terminal and "interviews/s" in terminal
+    assert "Writing the .sav file" in terminal
+    assert stdout.startswith("exported 5 interviews of domestic_abuse")
+
+    quiet = on_terminal(tmp_path, *export, str(tmp_path / "da.csv"), "--quiet", role="analyst")
+    assert quiet[0] == 0 and "Exporting" not in quiet[1] and quiet[2].startswith("exported 5 interviews")
+
+    piped = analyst(*export, str(tmp_path / "da.parquet"))
+    assert piped.returncode == 0 and piped.stderr == ""
