@@ -50,8 +50,9 @@ def sample_import(
 
     The extract may be UTF-8 (with or without a byte order mark), UTF-16 with a byte order mark, or
     Windows-1252 as spreadsheets save it. Problems go to stderr as FILE:LINE: column: message, and the
-    command exits 1. The JSON summary is {"imported", "already_present", "excluded": {reason: n},
-    "not_released", "shared_phone_warnings": n}; --warnings FILE lists every warning.
+    command exits 1. The JSON summary is {"imported", "already_present", "withdrawn", "excluded":
+    {reason: n}, "not_released", "shared_phone_warnings": n}; "withdrawn" counts rows of cases erased or
+    purged earlier, which are not imported again. --warnings FILE lists every warning.
     """
     from app.services.sample import import_sample
 
@@ -78,6 +79,8 @@ def sample_import(
             table.add_row(f"  closed, not eligible: {reason.replace('_', ' ')}", str(count))
     table.add_row("  closed, fieldwork window already over", str(summary.not_released))
     table.add_row("already present (left unchanged)", str(summary.already_present))
+    if summary.withdrawn:
+        table.add_row("erased or purged earlier (not imported again)", str(summary.withdrawn))
     out.print(table)
     count = summary.shared_phone_warnings
     if count > len(summary.first_warnings):

@@ -11,6 +11,9 @@ Erasure (a victim's request) deletes the case and every row that hangs from it: 
 decisions, interviews with their answers and history, safeguarding alerts; the daily tallies lose its
 completed interviews. The audit log keeps its ids and counts (it never held personal data) and records
 the erasure with its reason.
+
+Both leave a fingerprint of the case's key (app.services.withdrawn), so that an overlapping extract
+imported later does not create the case again.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from app.domain.permissions import Actor, Permission, require
 from app.errors import SurveyError
 from app.services.settings import get_settings
 from app.services.tallies import tally_interviews
+from app.services.withdrawn import ERASED, PURGED, withdraw
 from app.store.models import (
     Answer,
     AnswerChange,
@@ -83,6 +87,8 @@ def purge(
 
 
 def _purge_cases(session: Session, ids: list[int], now: datetime) -> None:
+    keys = session.execute(select(Case.survey, Case.crime_ref, Case.victim_name).where(Case.id.in_(ids)))
+    withdraw(session, [tuple(key) for key in keys], PURGED, now)
     session.execute(
         update(Case)
         .where(Case.id.in_(ids))
@@ -140,6 +146,7 @@ def erase_case(session: Session, actor: Actor, case_id: int, reason: str) -> int
     if case is None:
         raise RetentionError(f"case {case_id} does not exist")
     survey = case.survey
+    withdraw(session, [(case.survey, case.crime_ref, case.victim_name)], ERASED, utcnow())
     interview_ids = list(session.scalars(select(Interview.id).where(Interview.case_id == case_id)))
     completed = list(
         session.scalars(

@@ -36,6 +36,8 @@ inside the window      open        NULL                       NULL              
   victim_name), the database's unique key. Rows already in the database are counted in `already_present`
   and left unchanged; so is a row repeated identically within the file. A key repeated with different
   data is an error.
+- A row whose case was erased or purged (app.services.withdrawn keeps a fingerprint of its key) is not
+  imported again: it is counted in `withdrawn`, so an erased victim is never called from a later extract.
 - The summary warns about a telephone number shared by several cases, in the file or with cases already in
   the database (several victims in one household): crime references and file lines only, never names.
   A summary counts them and keeps the first few; `warnings_to` writes every one to a CSV file.
@@ -90,6 +92,7 @@ from app.errors import SurveyError
 from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
 from app.services.textfile import Spool, TextFileError, peak_memory, recognise
+from app.services.withdrawn import withdrawn_keys
 from app.store.models import AuditEvent, Case, ScreeningDecision
 
 log = logging.getLogger(__name__)
@@ -270,11 +273,14 @@ class ImportSummary:
     batch: str = ""
     #: The encoding the file was read in, as people call it ("UTF-8", "Windows-1252", ...).
     encoding: str = "UTF-8"
+    #: Rows whose case was erased or purged earlier: not imported again.
+    withdrawn: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "imported": self.imported,
             "already_present": self.already_present,
+            "withdrawn": self.withdrawn,
             "excluded": dict(self.excluded),
             "not_released": self.not_released,
             "shared_phone_warnings": self.shared_phone_warnings,
@@ -867,10 +873,12 @@ def _import(
             first_warnings.extend(warnings)
         rows = extract.rows
         encoding = extract.encoding
+        withdrawn = int(np.count_nonzero(present == WITHDRAWN))
 
     summary = ImportSummary(
         imported=inserted.imported,
-        already_present=rows - inserted.imported,
+        already_present=rows - inserted.imported - withdrawn,
+        withdrawn=withdrawn,
         excluded={reason.value: inserted.excluded[reason.value] for reason in ExclusionReason},
         not_released=inserted.not_released,
         shared_phone_warnings=len(groups),
@@ -882,6 +890,7 @@ def _import(
         "rows": rows,
         "imported": summary.imported,
         "already_present": summary.already_present,
+        "withdrawn": summary.withdrawn,
         "excluded": summary.excluded,
         "not_released": summary.not_released,
         "shared_phone_warnings": summary.shared_phone_warnings,
@@ -903,11 +912,16 @@ def _import(
     return summary
 
 
+#: `present` of a row whose case was erased or purged (a case id is never negative).
+WITHDRAWN = -1
+
+
 def _look_up(
     session: Session, extract: _Extract, progress: Progress
 ) -> tuple[np.ndarray, dict[int, dict[int, str]]]:
-    """(the id of each row's case already in the database, else 0; for each number's hash, the cases
-    already in the database that it reaches and that this file does not hold: id -> crime_ref)."""
+    """(the id of each row's case already in the database, WITHDRAWN for an erased or purged one, else 0;
+    for each number's hash, the cases already in the database that it reaches and that this file does
+    not hold: id -> crime_ref)."""
     present = np.zeros(extract.rows, dtype=np.int64)
     own = np.unique(np.frombuffer(extract.key_hashes, dtype=np.int64))
     queried: set[int] = set()
@@ -918,10 +932,13 @@ def _look_up(
         repeated = extract.repeated[start : start + len(block)].tolist()
         keep = [(start + i, row) for i, row in enumerate(block) if not repeated[i]]
         ids = _case_ids(session, [key for _, (key, _, _) in keep])
+        gone = withdrawn_keys(session, [key for _, (key, _, _) in keep if key not in ids])
         for index, (key, _, _) in keep:
             case_id = ids.get(key)
             if case_id is not None:
                 present[index] = case_id
+            elif key in gone:
+                present[index] = WITHDRAWN
         numbers = set()
         for _, (_, phone, alt_phone) in keep:
             for number in (phone, alt_phone):

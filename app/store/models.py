@@ -297,6 +297,20 @@ class VerbatimRedaction(Base):
     reviewed_at: Mapped[datetime]
 
 
+class WithdrawnCase(Base):
+    """An erased or purged case's fingerprint: a SHA-256 of its key, so no import brings it back.
+
+    Nothing else about the case is kept (see app.services.retention.case_fingerprint).
+    """
+
+    __tablename__ = "withdrawn_cases"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    survey: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(16))  # 'erased' or 'purged'
+    withdrawn_at: Mapped[datetime]
+
+
 class AnswerChange(Base):
     """History of an answer that was changed, discarded (routing moved on) or corrected afterwards."""
 

@@ -143,6 +143,7 @@ def test_import_screens_every_case(session_factory: sessionmaker[Session], catal
     assert summary == {
         "imported": 10,
         "already_present": 0,
+        "withdrawn": 0,
         "excluded": {
             "opted_out": 1,
             "under_16": 1,
@@ -242,6 +243,41 @@ def test_reimport_creates_no_duplicates(session_factory: sessionmaker[Session], 
     assert count(session_factory, Case) == 10
     assert count(session_factory, ScreeningDecision) == 4
     assert count(session_factory, AuditEvent) == 2
+
+
+def test_erased_and_purged_cases_are_not_imported_again(
+    session_factory: sessionmaker[Session], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    """Weekly extracts overlap: a victim erased on request, or a case purged, must not come back."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from app.services.retention import erase_case, purge
+    from app.store.models import WithdrawnCase
+
+    admin = Actor(staff_id=None, username="admin", role=Role.ADMIN)
+    run_import(session_factory, catalogue, EXTRACT)
+    with session_factory.begin() as session:
+        erased, purged = session.scalars(select(Case).order_by(Case.id).limit(2)).all()
+        erase_case(session, admin, erased.id, "the victim asked")
+        session.execute(
+            update(Case).where(Case.id == purged.id).values(status="closed", closed_at=NOW - timedelta(days=900))
+        )
+    with session_factory.begin() as session:
+        assert purge(session, admin).cases >= 1
+    with session_factory() as session:
+        kept = session.scalars(select(WithdrawnCase.fingerprint)).all()
+    assert erased.crime_ref not in repr(kept) and erased.victim_name not in repr(kept)
+
+    again = run_import(session_factory, catalogue, EXTRACT)
+    assert (again["imported"], again["withdrawn"], again["already_present"]) == (0, 2, 8)
+    assert count(session_factory, Case) == 9  # the purged case's row stays, emptied; no new one
+    # The same key spelled with other spaces and letter case is the same case.
+    header, *rows = EXTRACT.read_text(encoding="utf-8").splitlines()
+    line = next(r for r in rows if erased.crime_ref in r and erased.victim_name in r)
+    respelled = line.replace(erased.victim_name, "  " + erased.victim_name.upper())
+    assert run_import(session_factory, catalogue, write(tmp_path, f"{header}\n{respelled}\n"))["withdrawn"] == 1
 
 
 def test_overlapping_extract_adds_only_new_cases(

@@ -42,6 +42,7 @@ ROOT = Path(__file__).parents[2]
 EARLIER = {
     "imported": 1998,
     "already_present": 2,
+    "withdrawn": 0,
     "excluded": {"opted_out": 18, "under_16": 53, "vulnerable": 10, "nfa_requested": 3, "not_cooperating": 4},
     "not_released": 962,
     "shared_phone_warnings": 133,
@@ -49,6 +50,7 @@ EARLIER = {
 BIG = {
     "imported": 199_800,
     "already_present": 200,
+    "withdrawn": 0,
     "excluded": {
         "opted_out": 1959,
         "under_16": 5170,
