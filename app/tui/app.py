@@ -88,6 +88,8 @@ class SurveyApp(App[None]):
         from app.tui.screens.login import LoginScreen
 
         self.push_screen(LoginScreen())
+        if self.is_web:  # a tab left on the sign-in screen must not keep its place on the server
+            self.idle.start()
 
     def signed_in(self, user: StaffRecord) -> None:
         from app.tui.screens.home import HomeScreen

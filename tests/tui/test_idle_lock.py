@@ -57,3 +57,47 @@ async def test_the_app_locks_when_idle_and_unlocks_with_the_password(runtime: Ru
         failed = session.scalar(select(AuditEvent.id).where(AuditEvent.action == "sign_in_failed"))
     assert attempt is not None and attempt.outcome is not None  # the call was ended and saved
     assert failed is not None
+
+
+async def test_in_a_browser_a_tab_left_alone_ends_its_app(runtime: Runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A served tab left on the sign-in screen, or locked for as long again, gives its place back."""
+    import time
+
+    from app.tui.app import SurveyApp
+
+    monkeypatch.setattr(IdleLock, "CHECK_SECONDS", 3600)  # the test looks at the clock itself
+
+    def idle_for(app, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        app.idle.timeout = 60.0
+        app.idle.last_input = time.monotonic() - seconds
+        app.idle.check()
+
+    monkeypatch.setattr(SurveyApp, "is_web", property(lambda self: True))
+    for signed_in in (False, True):
+        app = make_app(runtime)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await settle(pilot)
+            if signed_in:
+                await sign_in(pilot, "ccaller")
+            await wait_until(pilot, lambda: app.idle.timeout is not None)
+            idle_for(app, 50)
+            await settle(pilot)
+            assert app.is_running
+            if signed_in:
+                idle_for(app, 61)
+                await settle(pilot)
+                assert isinstance(app.screen, LockScreen) and app.is_running  # locked, still its place
+                idle_for(app, 110)
+                await settle(pilot)
+                assert app.is_running
+            idle_for(app, 121)
+            await settle(pilot)
+            assert not app.is_running
+        assert app.return_code == 0
+    monkeypatch.setattr(SurveyApp, "is_web", property(lambda self: False))
+    app = make_app(runtime)
+    async with app.run_test(size=(80, 24)) as pilot:  # in a terminal, the sign-in screen just waits
+        await settle(pilot)
+        idle_for(app, 1000)
+        await settle(pilot)
+        assert app.is_running

@@ -63,7 +63,12 @@ class LockScreen(ModalScreen[None]):
 
 
 class IdleLock:
-    """Keeps time since the last key press and locks the app when it passes the setting idle_minutes."""
+    """Keeps time since the last key press and locks the app when it passes the setting idle_minutes.
+
+    In a browser (`survey serve`) a tab left alone also ends its app, so that it does not keep a place
+    on the server for ever: idle_minutes on the sign-in screen, or idle_minutes more on the lock
+    screen. As after a closed tab, an interview in progress is offered for resuming at the next sign-in.
+    """
 
     #: How often the app looks at the clock.
     CHECK_SECONDS = 5.0
@@ -71,28 +76,37 @@ class IdleLock:
     def __init__(self, app: Any) -> None:
         """`app`: the survey app (a SurveyHost that is also a Textual App)."""
         self.app = app
-        self.timeout: float | None = None  # seconds; None until someone signs in
+        self.timeout: float | None = None  # seconds; None until the setting is read
         self.last_input = time.monotonic()
         self.locked = False
+        self._watching = False
 
     def touch(self) -> None:
         self.last_input = time.monotonic()
 
     def start(self) -> None:
-        """After sign-in: read idle_minutes and begin watching."""
+        """After sign-in (and, in a browser, when the app starts): read idle_minutes and begin watching."""
         from app.services.settings import get_settings
 
         def loaded(minutes: int) -> None:
             self.timeout = minutes * 60.0
             self.touch()
-            self.app.set_interval(self.CHECK_SECONDS, self.check)
+            if not self._watching:
+                self._watching = True
+                self.app.set_interval(self.CHECK_SECONDS, self.check)
 
         self.app.db(lambda session: get_settings(session).idle_minutes, loaded, write=False)
 
     def check(self) -> None:
-        if self.locked or self.timeout is None or self.app.user is None:
+        if self.timeout is None:
             return
-        if time.monotonic() - self.last_input >= self.timeout:
+        idle = time.monotonic() - self.last_input
+        if self.app.user is None or self.locked:
+            unattended = self.timeout if self.app.user is None else 2 * self.timeout
+            if self.app.is_web and idle >= unattended:
+                self.app.exit(message="Ended after a while without use.")
+            return
+        if idle >= self.timeout:
             self.lock()
 
     def lock(self) -> None:
