@@ -7,13 +7,13 @@ from textual.widgets import Static
 from app.services.runtime import Runtime
 from app.tui.app import make_app
 from tests.tui.conftest import PASSWORD
+from tests.tui.helpers import settle
 
 
 async def sign_in(pilot, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
     await pilot.click("#username")
     await pilot.press(*username, "enter", *password, "enter")
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
+    await settle(pilot)  # the try is counted, then the password checked: two tasks one after the other
 
 
 async def test_wrong_password_is_refused_with_a_message(runtime: Runtime) -> None:
@@ -25,7 +25,7 @@ async def test_wrong_password_is_refused_with_a_message(runtime: Runtime) -> Non
         assert "wrong user name or password" in message.lower()
         # an immediate second try is held back
         await pilot.press(*"whatever", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert "wait" in str(app.screen.query_one("#message", Static).render()).lower()
 
 
