@@ -5,41 +5,68 @@ Each command group lives in its own module, which registers itself on the root a
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TYPE_CHECKING, Any
 
-from app.cli import (  # noqa: F401 - importing a module registers its commands
-    audit,
-    cases,
-    database,
-    demo,
-    export,
-    questionnaire,
-    rates,
-    report,
-    responses,
-    retention,
-    sample,
-    serve,
-    settings,
-    signin,
-    staff,
-)
-from app.cli.common import cli
 from app.errors import SurveyError
 
+if TYPE_CHECKING:
+    import typer
+
 __all__ = ["cli", "main"]
+
+
+def commands() -> typer.Typer:
+    """The root Typer app with every command group registered (each module registers its own)."""
+    from app.cli import (  # noqa: F401 - importing a module registers its commands
+        audit,
+        cases,
+        database,
+        demo,
+        export,
+        questionnaire,
+        rates,
+        report,
+        responses,
+        retention,
+        sample,
+        serve,
+        settings,
+        signin,
+        staff,
+    )
+    from app.cli.common import cli
+
+    return cli
+
+
+def __getattr__(name: str) -> Any:
+    if name == "cli":
+        return commands()
+    raise AttributeError(name)
 
 
 # ------------------------------------------------------------------ entry point
 
 
 def main() -> None:
-    """Run the CLI; expected failures print one line on stderr and exit 1, never a traceback."""
+    """Run the CLI; expected failures print one line on stderr and exit 1, never a traceback.
+
+    A plain `survey` (the app itself, options from the environment) starts without loading the commands.
+    """
     from app.logs import setup_logging
 
     setup_logging()
     try:
-        cli(standalone_mode=True)
+        if len(sys.argv) == 1:
+            from app.cli.start import run_app
+
+            run_app(
+                os.environ.get("SURVEY_DATABASE_URL") or None, os.environ.get("SURVEY_QUESTIONNAIRES") or None
+            )
+        else:
+            commands()(standalone_mode=True)
     except SurveyError as exc:
         from app.domain.text import visible
 

@@ -7,7 +7,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import actor, add_safe_row, cli, open_runtime_for, out
 from app.cli.report import FromOption, ToOption, parse_range
@@ -34,6 +33,8 @@ def audit_command(
     --format json prints a list of {"id", "at" (UTC, ISO 8601), "user" ("system" for set-up), "action",
     "entity", "entity_id", "detail" (an object of ids and counts, never personal data)}.
     """
+    from rich.table import Table
+
     from app.clock import LOCAL
     from app.services.audit import audit_trail
 

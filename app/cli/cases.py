@@ -9,7 +9,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import actor, add_safe_row, cli, open_runtime_for, out
 
@@ -105,6 +104,8 @@ def case_show(
 ) -> None:
     """A case's history: attempts, screening, interviews, allocation and changes (shows personal data;
     the view is audited)."""
+    from rich.table import Table
+
     from app.services.cases import case_history
 
     runtime = open_runtime_for(ctx)

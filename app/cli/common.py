@@ -8,11 +8,9 @@ import json
 import sys
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from app.cli.access import (
     NotSignedIn,
@@ -27,6 +25,9 @@ from app.cli.access import (
 from app.domain.permissions import Actor
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from app.services.runtime import Runtime
 
 cli = typer.Typer(
@@ -38,7 +39,21 @@ cli = typer.Typer(
     rich_markup_mode=None,
 )
 
-out = Console(highlight=False, soft_wrap=True)
+
+class _Console:
+    """Rich's console for people's output, made on first use (a command that prints none never loads Rich)."""
+
+    _made: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if _Console._made is None:
+            from rich.console import Console
+
+            _Console._made = Console(highlight=False, soft_wrap=True)
+        return getattr(_Console._made, name)
+
+
+out = cast("Console", _Console())
 
 
 class Format(StrEnum):
@@ -82,14 +97,9 @@ def root(ctx: typer.Context, db: DbOption = None, questionnaires: Questionnaires
     """Start the app (no command), or run one of the commands below."""
     ctx.obj = Options(db=db, questionnaires=questionnaires)
     if ctx.invoked_subcommand is None:
-        from app.services.runtime import open_runtime
-        from app.tui.app import make_app
+        from app.cli.start import run_app
 
-        runtime = open_runtime(db, questionnaires)
-        try:
-            make_app(runtime).run()
-        finally:
-            runtime.close()
+        run_app(db, questionnaires)
 
 
 def options(ctx: typer.Context) -> Options:
@@ -163,6 +173,8 @@ def print_rows(rows: list[dict[str, Any]], fmt: Format, title: str | None = None
             writer.writerows(rows)
         sys.stdout.write(buffer.getvalue())
         return
+    from rich.table import Table
+
     table = Table(title=title)
     for key in rows[0] if rows else []:
         table.add_column(key.replace("_", " "))

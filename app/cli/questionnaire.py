@@ -67,15 +67,12 @@ def questionnaire_list(
     A file of the folder that does not load is named on standard error with its problem (FILE:LINE:
     message): its survey is unavailable until the file is put right; the others work as usual.
     """
-    from app.services.catalogue import load_catalogue, questionnaire_dir
+    from app.services.catalogue import questionnaire_dir, survey_summaries
 
-    catalogue = load_catalogue(questionnaire_dir(options(ctx).questionnaires))
-    rows = [
-        {"id": q.id, "title": q.title, "version": q.version, "questions": len(q.questions())}
-        for q in catalogue
-    ]
+    summaries, unavailable = survey_summaries(questionnaire_dir(options(ctx).questionnaires))
+    rows = [{"id": s.id, "title": s.title, "version": s.version, "questions": s.questions} for s in summaries]
     print_rows(rows, format, title="Questionnaires")
-    for problem in catalogue.unavailable:
+    for problem in unavailable:
         print(f"{_shown(problem)} (this survey is unavailable)", file=sys.stderr)
 
 

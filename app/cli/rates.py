@@ -8,7 +8,6 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from app.cli.common import cli, open_runtime_for, out
 from app.cli.report import parse_range
@@ -54,6 +53,8 @@ def rates_command(
     "NC", "O", "UH", "UO", "NE": n), "open_cases": n, "rates" ("RR1" ... "CON3": a fraction from 0 to 1,
     or null when its denominator is 0)}. The table shows the rates as percentages.
     """
+    from rich.table import Table
+
     from app.services.rates import rates_report, report_json
 
     first, last = parse_range(start, end)

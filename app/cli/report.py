@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich import box
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table
 
 from app.cli.common import actor, cli, open_runtime_for, out
-from app.domain.narrative import one_decimal
 from app.errors import SurveyError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
     from app.services.report import MeasureFigures, Report
 
 #: Dates outside these years are typing mistakes, not survey dates.
@@ -145,6 +143,8 @@ def report_command(
 
 
 def render(report: Report, fmt: ReportFormat) -> str:
+    from rich.console import Console
+
     from app.services.report import CSV_COLUMNS, report_json, report_rows
     from app.services.report_html import render_html
 
@@ -168,12 +168,16 @@ def render(report: Report, fmt: ReportFormat) -> str:
 
 
 def _pct(value: float | None, small: bool = False) -> str:
+    from app.domain.narrative import one_decimal
+
     if value is None:
         return "u/a"
     return f"{one_decimal(value):.1f}%" + ("*" if small else "")
 
 
 def _interval(interval: tuple[float, float] | None) -> str:
+    from app.domain.narrative import one_decimal
+
     if interval is None:
         return "u/a"
     low, high = (one_decimal(bound) for bound in interval)
@@ -198,6 +202,8 @@ def change_words(report: Report, figures: MeasureFigures, excluding_neutral: boo
 
 def _wide_table(report: Report) -> Table:
     """Periods as columns, as the published papers lay them out."""
+    from rich.table import Table
+
     where = f"Division {report.division}" if report.division else "force-wide"
     table = Table(title=f"{report.title} ({where})", title_justify="left")
     table.add_column("", no_wrap=True)
@@ -224,6 +230,9 @@ def _long_tables(report: Report, *, split: bool = False) -> list[Table]:
     `split` gives each measure two tables (all surveys, then excluding neutral answers), for a screen
     too narrow even for one.
     """
+    from rich import box
+    from rich.table import Table
+
     first = report.by_field.replace("_", " ").capitalize() if report.by_field else "Period"
     change = "vs rest" if report.by_field else "change"
     every = ("%\n(95% interval)", "excl. neutral\n(95% interval)")
@@ -261,6 +270,8 @@ def _long_tables(report: Report, *, split: bool = False) -> list[Table]:
 
 def _natural_width(console: Console, table: Table) -> int:
     """The width a table takes when nothing limits it (rich's own measure stops at the console's)."""
+    from rich.measure import Measurement
+
     return Measurement.get(console, console.options.update_width(100_000), table).maximum
 
 

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
 from app.cli.common import actor, cli, open_runtime_for, options, out
 from app.cli.progress import QuietOption, progress_bar
@@ -54,6 +52,9 @@ def sample_import(
     {reason: n}, "not_released", "shared_phone_warnings": n}; "withdrawn" counts rows of cases erased or
     purged earlier, which are not imported again. --warnings FILE lists every warning.
     """
+    from rich.table import Table
+    from rich.text import Text
+
     from app.services.sample import import_sample
 
     runtime = open_runtime_for(ctx)
@@ -116,6 +117,9 @@ def sample_template(
     one example row, a valid extract to start from; `--format json` a list of {"column", "required",
     "format", "example"}.
     """
+    from rich.table import Table
+    from rich.text import Text
+
     from app.services.catalogue import load_catalogue, questionnaire_dir
     from app.services.sample_template import template_columns, template_csv
 

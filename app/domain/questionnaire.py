@@ -9,12 +9,9 @@ may not have been given, consents found by their id only); warnings never stop a
 
 from __future__ import annotations
 
-import errno
 import hashlib
 import json
-import os
 import re
-import stat
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,8 +30,8 @@ from pydantic import (
     model_validator,
 )
 
-from app.domain.yamlmarks import MAX_BYTES, MarkedDocument, Path_, YamlProblem, load_marked
-from app.errors import SurveyError
+from app.domain.problems import Problem, QuestionnaireError
+from app.domain.yamlmarks import MarkedDocument, Path_, YamlProblem, load_marked, read_bounded
 
 DONT_KNOW = 98
 REFUSED = 99
@@ -548,28 +545,6 @@ class Questionnaire(Strict):
 # ---------------------------------------------------------------- loading
 
 
-class Problem(BaseModel):
-    """One thing wrong with a questionnaire file."""
-
-    model_config = ConfigDict(frozen=True)
-
-    file: str
-    line: int
-    message: str
-    warning: bool = False
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {'warning: ' if self.warning else ''}{self.message}"
-
-
-class QuestionnaireError(SurveyError):
-    """A questionnaire file is not valid; `problems` has one entry per problem."""
-
-    def __init__(self, problems: Sequence[Problem]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
 @dataclass(frozen=True)
 class Checked:
     """A valid questionnaire and the warnings about it (allowed, but probably not what was meant)."""
@@ -589,21 +564,12 @@ def read_questionnaire(path: Path | str) -> Checked:
     path = Path(path)
     name = str(path)
     try:
-        raw = _read_bounded(path)
+        raw = read_bounded(path)
     except OSError as exc:
         raise QuestionnaireError(
             [Problem(file=name, line=1, message=f"cannot read: {exc.strerror}")]
         ) from None
     return check_questionnaire(raw, name)
-
-
-def _read_bounded(path: Path) -> bytes:
-    """The file's bytes, never more than one byte past the size allowed (a huge file is not read)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe must not block
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return file.read(MAX_BYTES + 1)
 
 
 def parse_questionnaire(text: str | bytes, name: str = "<questionnaire>") -> Questionnaire:

@@ -8,18 +8,28 @@ are never reinterpreted by a different text.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
-from app.clock import utcnow
-from app.domain.length import LengthEstimate, NoCompleteRoute, estimate_length, length_warnings
-from app.domain.questionnaire import Problem, Questionnaire, QuestionnaireError, read_questionnaire
+from app.domain.problems import Problem, QuestionnaireError
 from app.errors import SurveyError
-from app.store.models import QuestionnaireVersion
+
+if TYPE_CHECKING:  # the models, the database and the length estimates are imported where they are used
+    from sqlalchemy.orm import Session
+
+    from app.domain.length import LengthEstimate
+    from app.domain.questionnaire import Questionnaire
+    from app.services.questionnaire_cache import Summary
+
+
+class _Named(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_Read = TypeVar("_Read", bound=_Named)
 
 ENV_DIR = "SURVEY_QUESTIONNAIRES"
 
@@ -98,6 +108,9 @@ class FileReview:
 
 def review_files(paths: Iterable[Path]) -> FileReview:
     """Check every file: problems (the file cannot be used) and warnings (it can, but look again)."""
+    from app.domain.length import NoCompleteRoute, estimate_length, length_warnings
+    from app.domain.questionnaire import read_questionnaire
+
     review = FileReview()
     seen: dict[str, Path] = {}
     for path in paths:
@@ -133,29 +146,47 @@ def folder_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml"))
 
 
-def _read_files(paths: Iterable[Path]) -> tuple[list[tuple[Path, Questionnaire]], list[Problem]]:
-    """Each file's questionnaire, or its problems (including a survey id already taken)."""
-    loaded: list[tuple[Path, Questionnaire]] = []
+def _read_files(
+    paths: Iterable[Path], read: Callable[[Path], _Read]
+) -> tuple[list[tuple[Path, _Read]], list[Problem]]:
+    """Each file as `read` gives it, or its problems (including a survey id already taken)."""
+    loaded: list[tuple[Path, _Read]] = []
     problems: list[Problem] = []
     seen: dict[str, Path] = {}
     for path in paths:
         try:
-            questionnaire = read_questionnaire(path).questionnaire
+            found = read(path)
         except QuestionnaireError as exc:
             problems.extend(exc.problems)
             continue
-        if questionnaire.id in seen:
-            message = f"survey id '{questionnaire.id}' is also used by {seen[questionnaire.id]}"
+        if found.id in seen:
+            message = f"survey id '{found.id}' is also used by {seen[found.id]}"
             problems.append(Problem(file=str(path), line=1, message=message))
             continue
-        seen[questionnaire.id] = path
-        loaded.append((path, questionnaire))
+        seen[found.id] = path
+        loaded.append((path, found))
     return loaded, problems
+
+
+def survey_summaries(folder: Path) -> tuple[list[Summary], list[Problem]]:
+    """What `survey questionnaire list` shows, and the problems of the files that do not load.
+
+    A file validated before is summarised from the cache without parsing it or building its models.
+    """
+    from app.services.questionnaire_cache import Summary, cached_summary, read_cached
+
+    def summary(path: Path) -> Summary:
+        return cached_summary(path) or Summary.of(read_cached(path))
+
+    loaded, problems = _read_files(folder_files(folder), summary)
+    return sorted((found for _, found in loaded), key=lambda s: s.id), problems
 
 
 def load_catalogue(folder: Path) -> Catalogue:
     """Load all *.yaml files of a folder; a file that does not load leaves its survey unavailable."""
-    loaded, problems = _read_files(folder_files(folder))
+    from app.services.questionnaire_cache import read_cached
+
+    loaded, problems = _read_files(folder_files(folder), read_cached)
     catalogue = Catalogue(unavailable=problems)
     for path, questionnaire in loaded:
         catalogue.questionnaires[questionnaire.id] = questionnaire
@@ -172,6 +203,11 @@ def register(session: Session, catalogue: Catalogue) -> list[str]:
 
     Returns the surveys whose version was recorded for the first time.
     """
+    from sqlalchemy import select
+
+    from app.clock import utcnow
+    from app.store.models import QuestionnaireVersion
+
     new: list[str] = []
     problems: list[str] = []
     for questionnaire in catalogue:
@@ -213,6 +249,11 @@ def register(session: Session, catalogue: Catalogue) -> list[str]:
 
 def stored_questionnaire(session: Session, survey: str, version: int) -> Questionnaire:
     """The questionnaire exactly as it was when `version` was first used (for old interviews)."""
+    from sqlalchemy import select
+
+    from app.domain.questionnaire import Questionnaire
+    from app.store.models import QuestionnaireVersion
+
     row = session.scalar(
         select(QuestionnaireVersion).where(
             QuestionnaireVersion.survey == survey, QuestionnaireVersion.version == version

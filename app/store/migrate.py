@@ -1,16 +1,25 @@
-"""Bring a database's schema up to date with Alembic, from a checkout or an installed wheel."""
+"""Bring a database's schema up to date with Alembic, from a checkout or an installed wheel.
 
+Starting the app checks the schema with one query (the revision stored in alembic_version against the
+newest revision among the migration files, read as text); Alembic itself is imported only when a
+migration must run or the two cannot be compared simply.
+"""
+
+from __future__ import annotations
+
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
 from app.progress import SILENT, Progress
 from app.store.db import READ_ONLY, DatabaseError, check_connection, make_engine, redact_url, schema_change
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 
 def migrations_dir() -> Path:
@@ -38,6 +47,8 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head", progress: Progr
     """
 
     def run(config: Config) -> None:
+        from alembic import command
+
         config.attributes["progress"] = progress
         command.upgrade(config, revision)
 
@@ -46,10 +57,14 @@ def upgrade(url_or_engine: str | Engine, revision: str = "head", progress: Progr
 
 def downgrade(url_or_engine: str | Engine, revision: str) -> None:
     """Migrate down to revision ("base" drops every table)."""
+    from alembic import command
+
     _run(url_or_engine, lambda config: command.downgrade(config, revision))
 
 
 def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     head = ScriptDirectory.from_config(_script_config()).get_current_head()
     if head is None:  # pragma: no cover - the package always ships 0001
         raise DatabaseError("the migrations folder has no revisions: reinstall survey")
@@ -58,6 +73,8 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     """The revision the database is at; None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         conn.execution_options(**{READ_ONLY: True})
         return MigrationContext.configure(conn).get_current_revision()
@@ -69,7 +86,11 @@ def is_up_to_date(engine: Engine) -> bool:
 
 def ensure_schema(engine: Engine) -> None:
     """On start: create or upgrade the schema, and refuse a database made by a newer survey."""
-    check_connection(engine)
+    stored = _stored_revisions(engine)
+    if stored is not None and stored == _file_heads():
+        return  # the usual start: up to date, and Alembic never imported
+    from alembic.script import ScriptDirectory
+
     current = current_revision(engine)
     script = ScriptDirectory.from_config(_script_config())
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
@@ -97,7 +118,37 @@ def _run(url_or_engine: str | Engine, alembic_command: Callable[[Config], None])
             engine.dispose()
 
 
+def _stored_revisions(engine: Engine) -> set[str] | None:
+    """The revisions in alembic_version, with one query; None where there is no such table yet."""
+    try:
+        with engine.connect() as conn:
+            conn.execution_options(**{READ_ONLY: True})
+            return {row[0] for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version")}
+    except DBAPIError:
+        check_connection(engine)  # a database that cannot be reached says so, in one line
+        return None
+
+
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:['\"](\w+)['\"]|None)", re.M)
+
+
+def _file_heads() -> set[str] | None:
+    """The newest revisions of the migration files, read as text (None if any file is not simple)."""
+    revisions: set[str] = set()
+    replaced: set[str] = set()
+    for path in (migrations_dir() / "versions").glob("*.py"):
+        found = dict((name, value) for name, value in _REVISION.findall(path.read_text(encoding="utf-8")))
+        if not found.get("revision") or "down_revision" not in found:
+            return None
+        revisions.add(found["revision"])
+        if found["down_revision"]:
+            replaced.add(found["down_revision"])
+    return revisions - replaced or None
+
+
 def _script_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("path_separator", "os")

@@ -7,10 +7,11 @@ the UI thread with the result. Failures of every worker arrive in one handler an
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from textual import events
 from textual.app import App
@@ -18,13 +19,15 @@ from textual.worker import Worker, WorkerState
 
 from app.errors import SurveyError
 from app.logs import Incident, log_incident
-from app.services.catalogue import Catalogue
-from app.services.runtime import Runtime
-from app.services.staff import StaffRecord
-from app.tui import keys
+from app.tui import keys, probe
 from app.tui.screens.base import CallScreen
 from app.tui.screens.lock import IdleLock
 from app.tui.typeahead import InputEvent, held_for_screen
+
+if TYPE_CHECKING:  # the database layer loads while the sign-in screen is already shown
+    from app.services.catalogue import Catalogue
+    from app.services.runtime import Runtime
+    from app.services.staff import StaffRecord
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +74,16 @@ class SurveyApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = keys.bindings("app")
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime | Callable[[], Runtime]) -> None:
         super().__init__()
-        self.runtime = runtime
+        self._runtime: Runtime | None = None if callable(runtime) else runtime
+        self._open_runtime = runtime if callable(runtime) else None
+        self._opened = threading.Event()
+        self._opening: threading.Thread | None = None
+        #: Why the database or the questionnaires could not be opened (the app then quits with it).
+        self.startup_error: BaseException | None = None
+        if self._open_runtime is None:
+            self._opened.set()
         self.idle = IdleLock(self)
         self.user: StaffRecord | None = None
         self.writes = WriteQueue()
@@ -81,8 +91,51 @@ class SurveyApp(App[None]):
         self._failure_handlers: dict[Worker[Any], Callable[[BaseException], None]] = {}
 
     @property
+    def runtime(self) -> Runtime:
+        """The database and the questionnaires; until they are open (behind the sign-in screen), wait."""
+        self._opened.wait()
+        if self._runtime is None:
+            raise SurveyError("the database could not be opened")
+        return self._runtime
+
+    @property
     def catalogue(self) -> Catalogue:
         return self.runtime.catalogue
+
+    # ------------------------------------------------------------ opening behind the sign-in screen
+
+    def first_screen_drawn(self) -> None:
+        """The sign-in screen is on the terminal: open the database and questionnaires behind it."""
+        probe.note("drawn")
+        if self._open_runtime is None or self._opening is not None:
+            if probe.measuring():
+                probe.note("ready")
+                self.exit()
+            return
+        self._opening = threading.Thread(target=self._open, name="open-database", daemon=True)
+        self._opening.start()
+
+    def _open(self) -> None:
+        assert self._open_runtime is not None
+        try:
+            self._runtime = self._open_runtime()
+        except BaseException as exc:  # one clear line after the app has quit (see close_runtime)
+            self.startup_error = exc
+        finally:
+            self._opened.set()
+        if self.startup_error is None and not probe.measuring():
+            return
+        if self.startup_error is None:
+            probe.note("ready")
+        with contextlib.suppress(RuntimeError):  # the app has quit already
+            self.call_from_thread(self.exit, None, 1 if self.startup_error is not None else 0)
+
+    def close_runtime(self) -> None:
+        """After the app has quit: wait for an opening still under way (a migration), then close."""
+        if self._opening is not None:
+            self._opening.join()
+        if self._runtime is not None:
+            self._runtime.close()
 
     def on_mount(self) -> None:
         from app.tui.screens.login import LoginScreen
@@ -305,6 +358,10 @@ class SurveyApp(App[None]):
         self._close_messages_no_wait()
 
 
-def make_app(runtime: Runtime) -> SurveyApp:
-    """Build the app around its services; tests use the same factory with a seeded database."""
+def make_app(runtime: Runtime | Callable[[], Runtime]) -> SurveyApp:
+    """Build the app around its services; tests use the same factory with a seeded database.
+
+    Given a function that opens them instead, the app draws its sign-in screen first and opens the
+    database and questionnaires behind it, while the name and password are typed.
+    """
     return SurveyApp(runtime)

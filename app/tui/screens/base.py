@@ -7,14 +7,16 @@ one way: app.py imports the screens, and no screen imports app.py.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from textual.screen import Screen
 from textual.worker import Worker
 
 from app.domain.permissions import Actor
-from app.services.catalogue import Catalogue
-from app.services.staff import StaffRecord
+
+if TYPE_CHECKING:  # the database layer loads while the sign-in screen is already shown
+    from app.services.catalogue import Catalogue
+    from app.services.staff import StaffRecord
 
 ResultType = TypeVar("ResultType")
 T = TypeVar("T")
@@ -43,6 +45,10 @@ class SurveyHost(Protocol):
 
     def signed_in(self, user: StaffRecord) -> None:
         """Someone has signed in: remember them and start what their role needs."""
+        ...
+
+    def first_screen_drawn(self) -> None:
+        """The sign-in screen is on the terminal: open the database behind it, if not open yet."""
         ...
 
 

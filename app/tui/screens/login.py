@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Button, Footer, Header, Input, Label, Static
 
-from app.services.staff import (
-    PasswordCheck,
-    SignInRefused,
-    SignInTry,
-    StaffRecord,
-    check_password,
-    count_try,
-    settle_try,
-)
 from app.tui.screens.base import SurveyHost, SurveyScreen
+
+if TYPE_CHECKING:  # the database layer loads while this screen is already shown
+    from app.services.staff import PasswordCheck, SignInRefused, SignInTry, StaffRecord
 
 #: Each wrong password in a row adds this many seconds before the next try is accepted.
 DELAY_PER_FAILURE = 1.0
@@ -40,6 +34,7 @@ def check_sign_in(
     The try is counted and committed first; Argon2 then runs in the second task before its first
     statement, so no transaction (on SQLite: no write lock on the whole database) waits for it.
     """
+    from app.services.staff import SignInRefused, check_password, count_try, settle_try
 
     def counted(attempt: SignInTry | SignInRefused) -> None:
         if isinstance(attempt, SignInRefused):
@@ -100,6 +95,9 @@ class LoginScreen(SurveyScreen[None]):
         self.failures = 0
         self.not_before = 0.0
 
+    def on_mount(self) -> None:
+        self.call_after_refresh(self.survey_app.first_screen_drawn)
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="box"):
@@ -130,6 +128,8 @@ class LoginScreen(SurveyScreen[None]):
         check_sign_in(self.survey_app, username, password, self._signed_in, failed=self._failed)
 
     def _signed_in(self, user: StaffRecord | SignInRefused) -> None:
+        from app.services.staff import SignInRefused
+
         if isinstance(user, SignInRefused):
             self._refused(user.message)
             return

@@ -1,0 +1,56 @@
+"""Start-up loads only what is needed: `survey --help` and `survey questionnaire list` load neither
+Textual nor Alembic, and opening an up-to-date database checks its schema without Alembic."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.store.migrate import _file_heads, head_revision
+
+REPORT = """
+import atexit, json, sys
+atexit.register(lambda: sys.__stderr__.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+"""
+
+
+def modules_after(code: str, tmp_path: Path) -> set[str]:
+    env = {
+        **os.environ,
+        "SURVEY_DATABASE_URL": f"sqlite:///{tmp_path / 'survey.db'}",
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "SURVEY_LOG_DIR": str(tmp_path / "logs"),
+    }
+    env.pop("SURVEY_QUESTIONNAIRES", None)
+    result = subprocess.run([sys.executable, "-c", REPORT + code], capture_output=True, text=True, env=env)
+    line = result.stderr.rsplit("MODULES ", 1)[-1]
+    loaded = set(json.loads(line))
+    return loaded | {name.split(".")[0] for name in loaded}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["questionnaire", "list"]])
+def test_help_and_questionnaire_list_load_neither_textual_nor_alembic(
+    args: list[str], tmp_path: Path
+) -> None:
+    command = f"import sys\nsys.argv = ['survey', *{args!r}]\nfrom app.cli import main\nmain()\n"
+    for _ in range(2):  # the questionnaire cache empty, then filled
+        loaded = modules_after(command, tmp_path)
+        assert "app.cli" in loaded
+        assert "textual" not in loaded
+        assert "alembic" not in loaded
+
+
+def test_an_up_to_date_database_opens_without_alembic(db_url: str, tmp_path: Path) -> None:
+    code = f"from app.services.runtime import open_runtime\nopen_runtime({db_url!r}).close()\n"
+    loaded = modules_after(code, tmp_path)
+    assert "app.services.runtime" in loaded and "alembic" not in loaded
+
+
+def test_the_newest_migration_read_from_the_files_is_alembics_head() -> None:
+    assert _file_heads() == {head_revision()}
