@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,8 +18,11 @@ from app.store.db import (
     make_engine,
     make_session_factory,
     redact_url,
+    run_transaction,
 )
 from app.store.migrate import ensure_schema
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -33,6 +38,14 @@ class Runtime:
     @property
     def display_url(self) -> str:
         return redact_url(self.engine.url)
+
+    def transaction(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        """`work(session)` in one transaction (read-only unless `write`), committed.
+
+        A lock conflict the database could not wait out (SQLite busy beyond its timeout, a PostgreSQL
+        deadlock) runs the whole transaction again, a few times, before it is reported.
+        """
+        return run_transaction(self.sessions if write else self.readers, work)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,23 +3,26 @@
 import contextlib
 import logging
 import os
+import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import SurveyError
 from app.files import private_dir, private_file
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DATABASE_URL_ENV = "SURVEY_DATABASE_URL"
 
@@ -43,6 +46,11 @@ _SQLITE_OPEN_PATIENCE_S = 20.0
 
 # Key of the PostgreSQL advisory lock that makes concurrent migrations (two app starts) take turns.
 _MIGRATION_LOCK_KEY = int.from_bytes(b"surveydb", "big")
+
+# A transaction that meets a lock conflict (SQLite still busy after busy_timeout; a PostgreSQL
+# deadlock or serialisation failure) is rolled back and run again this many times in all.
+TRANSACTION_TRIES = 3
+_CONFLICT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
@@ -171,6 +179,39 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     """Sessions that keep loaded values after commit; read_only ones never take SQLite's write lock."""
     bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
     return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+def is_lock_conflict(exc: BaseException) -> bool:
+    """True when the database refused for a moment because of other transactions (worth trying again)."""
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    orig = exc.orig
+    if getattr(orig, "sqlstate", None) in _CONFLICT_SQLSTATES:
+        return True
+    text = str(orig).lower()
+    return type(orig).__name__ == "OperationalError" and (
+        "database is locked" in text or "database table is locked" in text or "database is busy" in text
+    )
+
+
+def run_transaction(
+    sessions: sessionmaker[Session], work: Callable[[Session], T], *, tries: int = TRANSACTION_TRIES
+) -> T:
+    """`work(session)` in one transaction, committed; run again from the start on a lock conflict.
+
+    Everything `work` did in a failed try was rolled back, so running it again changes nothing twice.
+    After the last try the conflict is raised.
+    """
+    for attempt in range(1, tries + 1):
+        try:
+            with sessions.begin() as session:
+                return work(session)
+        except DBAPIError as exc:
+            if attempt == tries or not is_lock_conflict(exc):
+                raise
+            log.warning("lock conflict (try %d of %d), trying again: %s", attempt, tries, _reason(exc))
+            time.sleep(random.uniform(0.01, 0.05) * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def check_connection(engine: Engine) -> None:

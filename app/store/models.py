@@ -402,6 +402,15 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
+class MaintenanceRun(Base):
+    """When a periodic job (e.g. "cases": windows refreshed, stale allocations released) last ran."""
+
+    __tablename__ = "maintenance_runs"
+
+    job: Mapped[str] = mapped_column(String(32), primary_key=True)
+    last_run_at: Mapped[datetime | None]
+
+
 __all__ = [
     "NAMING_CONVENTION",
     "STAFF_ROLES",
@@ -413,6 +422,7 @@ __all__ = [
     "Case",
     "CodeDayCount",
     "Interview",
+    "MaintenanceRun",
     "QuestionnaireVersion",
     "SafeguardingAlert",
     "ScreeningDecision",

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 #: How often a supervisor's screen looks for new safeguarding alerts.
 ALERT_POLL_SECONDS = 5
+#: How often the app offers to maintain the cases (windows, stale allocations); one app does the work.
+MAINTENANCE_SECONDS = 60
 
 
 class WriteQueue:
@@ -151,6 +153,7 @@ class SurveyApp(App[None]):
         self.sub_title = f"{user.display_name} ({user.role.value})"
         self.switch_screen(HomeScreen())
         self.watch_alerts()
+        self.maintain_cases()
         self.idle.start()
 
     # ------------------------------------------------------------ keys
@@ -226,6 +229,34 @@ class SurveyApp(App[None]):
             )
         self._seen_alerts = set(ids)
 
+    # ------------------------------------------------------------ keeping the cases right
+
+    def maintain_cases(self) -> None:
+        """Callers' apps: now and every minute, release stale allocations and refresh fieldwork windows.
+
+        Each run is a short transaction of its own, outside the queue of the caller's writes; the
+        database lets one app a minute do the work (`cases.maintain_if_due`), so allocation never does.
+        """
+        from app.domain.permissions import Permission, can
+
+        if self.user is None or not can(self.user.actor(), Permission.CALL_CASES):
+            return
+        self._maintain()
+        self.set_interval(MAINTENANCE_SECONDS, self._maintain)
+
+    def _maintain(self) -> None:
+        from app.services import cases
+
+        catalogue = self.runtime.catalogue
+
+        def run() -> None:
+            try:
+                self.runtime.transaction(lambda session: cases.maintain_if_due(session, catalogue))
+            except Exception as exc:  # tried again next minute; nothing the caller can act on
+                log_incident(log, exc, "case maintenance")
+
+        self.run_worker(run, thread=True, group="maintenance", exit_on_error=False)
+
     # ------------------------------------------------------------ quick exit
 
     def _call_screen(self) -> CallScreen | None:
@@ -293,12 +324,7 @@ class SurveyApp(App[None]):
             if ticket is not None:
                 self.writes.wait_turn(ticket)
             try:
-                if write:
-                    with self.runtime.sessions.begin() as session:
-                        result = work(session)
-                else:
-                    with self.runtime.readers() as session:
-                        result = work(session)
+                result = self.runtime.transaction(work, write=write)
             except SurveyError:
                 raise
             except Exception as exc:

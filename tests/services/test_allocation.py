@@ -438,6 +438,8 @@ def test_allocation_opens_pending_cases_whose_window_has_opened(
         next_call_at=NOW + timedelta(days=1),
     )
 
+    assert allocate(session_factory, catalogue, ann).case is None  # allocation leaves windows alone
+    assert call(session_factory, cases.maintain_if_due, catalogue, NOW)
     allocation = allocate(session_factory, catalogue, ann)
 
     assert allocation.case is not None and allocation.case.case_id == opens_today
@@ -447,6 +449,24 @@ def test_allocation_opens_pending_cases_whose_window_has_opened(
         assert session.get_one(Case, opens_today).next_call_at is None
     result = call(session_factory, cases.refresh_cases, catalogue, NOW + timedelta(days=1))
     assert result.opened == 2  # tomorrow's window and the birthday
+
+
+def test_maintenance_runs_at_most_once_a_minute(
+    session_factory: sessionmaker[Session], catalogue: Catalogue
+) -> None:
+    today = NOW.astimezone(LOCAL).date()
+    assert call(session_factory, cases.maintain_if_due, catalogue, NOW)
+    (opens,) = make_cases(session_factory, status="pending", report_date=today - timedelta(days=50))
+
+    assert not call(session_factory, cases.maintain_if_due, catalogue, NOW + timedelta(seconds=59))
+    with session_factory() as session:
+        assert session.get_one(Case, opens).status == "pending"
+    assert call(session_factory, cases.maintain_if_due, catalogue, NOW + timedelta(seconds=60))
+    with session_factory() as session:
+        assert session.get_one(Case, opens).status == "open"
+    # Another app's clock a little behind does not run it again; a clock put back does not stop it.
+    assert not call(session_factory, cases.maintain_if_due, catalogue, NOW + timedelta(seconds=10))
+    assert call(session_factory, cases.maintain_if_due, catalogue, NOW - timedelta(days=1))
 
 
 def test_refresh_closes_cases_whose_window_has_closed(

@@ -347,12 +347,13 @@ def test_a_case_left_for_a_day_returns_to_the_pool(
     assert event.staff_id is None and json.loads(event.detail or "{}") == {"caller_id": staff["ann"].staff_id}
 
 
-def test_the_stale_limit_is_a_setting_and_allocation_applies_it(
+def test_the_stale_limit_is_a_setting_and_maintenance_applies_it(
     session_factory: sessionmaker[Session], catalogue: Catalogue, staff: dict[str, Actor]
 ) -> None:
     call(session_factory, set_setting, SYSTEM, "stale_allocation_hours", "2")
     stale = hold(session_factory, catalogue, staff["ann"], hours_ago=3)
 
+    assert call(session_factory, cases.maintain_if_due, catalogue, NOW)
     allocation = allocate(session_factory, catalogue, staff["bob"])
 
     assert allocation.case is not None and allocation.case.case_id == stale

@@ -18,10 +18,13 @@ is reached (except that an appointment made on the last attempt is kept), or no 
 its code is then `final_disposition` over all its finished attempts. While open, the temporary code of
 its latest attempt is shown (`case_disposition`).
 
-Concurrency: every function runs in the caller's write transaction (``with sessions.begin()``). SQLite
+Concurrency: every function runs in the caller's write transaction (``with sessions.begin()``, or
+``Runtime.transaction``, which tries again when the database reports a lock conflict). SQLite
 serialises writers (BEGIN IMMEDIATE); on PostgreSQL allocation picks its candidate with
 ``FOR UPDATE SKIP LOCKED`` and the other changes lock the case row. A claim is a conditional UPDATE
 (``WHERE allocated_to_id IS NULL``) whose row count is checked, so two callers can never hold one case.
+Allocation transactions stay short: fieldwork windows and stale allocations are maintained apart, at
+most once a minute (`maintain_if_due`, which each running app calls on a timer).
 
 The package splits these by use case: `allocation` (next_case and the held case), `attempts`,
 `maintenance` (windows and stale allocations), `supervision` (reassign, reopen, close), `history`;
@@ -41,7 +44,6 @@ from app.services.cases.attempts import (
 )
 from app.services.cases.common import (
     CANDIDATE_WINDOW,
-    CANDIDATE_WINDOWS,
     CLOSED,
     CLOSED_BY_SUPERVISOR,
     CLOSED_FINAL_OUTCOME,
@@ -75,6 +77,8 @@ from app.services.cases.history import (
 )
 from app.services.cases.holds import HELD, HeldCase, close_held, hold_case, list_held, retry_held
 from app.services.cases.maintenance import (
+    MAINTENANCE_EVERY,
+    maintain_if_due,
     refresh_cases,
     release_stale,
 )
@@ -85,6 +89,7 @@ from app.services.cases.supervision import (
 )
 
 __all__ = [
+    "MAINTENANCE_EVERY",
     "HELD",
     "HeldCase",
     "close_held",
@@ -97,7 +102,6 @@ __all__ = [
     "AttemptSummary",
     "Band",
     "CANDIDATE_WINDOW",
-    "CANDIDATE_WINDOWS",
     "CLOSED",
     "CLOSED_BY_SUPERVISOR",
     "CLOSED_FINAL_OUTCOME",
@@ -126,6 +130,7 @@ __all__ = [
     "next_case",
     "open_attempt_id",
     "reassign",
+    "maintain_if_due",
     "refresh_cases",
     "release_stale",
     "reopen",

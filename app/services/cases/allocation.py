@@ -17,7 +17,6 @@ from app.domain.permissions import Actor, Permission, require
 from app.services.cases.common import (
     _BAND_COLUMNS,
     CANDIDATE_WINDOW,
-    CANDIDATE_WINDOWS,
     OPEN,
     AllocatedCase,
     Allocation,
@@ -34,9 +33,6 @@ from app.services.cases.common import (
     held_case,
     open_attempt_id,
     time_band,
-)
-from app.services.cases.maintenance import (
-    _maintain,
 )
 from app.services.catalogue import Catalogue
 from app.services.settings import BureauSettings, get_settings
@@ -58,7 +54,10 @@ def next_case(
     first), then retries, preferring those least tried in the current time of day (morning, afternoon,
     evening), longest waiting first. A retry is not offered before its gap has passed. Outside calling
     hours no new case is offered (a case already held is still returned, so its call can be recorded).
-    Each run first refreshes fieldwork windows and releases stale allocations.
+    Fieldwork windows and stale allocations are not looked at here: `maintain_if_due` does that, once
+    a minute, in a transaction of its own. Candidates are read a few at a time; one that another caller
+    takes (or is taking) meanwhile is passed over for the next, until none is left, so "nothing due"
+    means that no due case was free.
     """
     require(actor, Permission.CALL_CASES)
     me = _staff_id(actor)
@@ -83,14 +82,10 @@ def next_case(
         return Allocation(case=None, reason=f"outside calling hours ({settings.calling_hours})")
     if not wanted:
         return Allocation(case=None, reason="no survey chosen")
-    _maintain(session, catalogue, settings, now)
 
     contended = 0
     lost: list[int] = []
-    for _ in range(CANDIDATE_WINDOWS):
-        window = list(session.scalars(_candidates(me, wanted, settings, now, lost)))
-        if not window:
-            break
+    while window := list(session.scalars(_candidates(me, wanted, settings, now, lost))):
         for candidate in window:
             if _claim(session, candidate, _offerable(me, wanted, settings, now), me, now):
                 case_row = session.get_one(Case, candidate, populate_existing=True)

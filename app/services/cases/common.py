@@ -40,11 +40,9 @@ OUT_OF_FIELD_PERIOD = "out_of_field_period"
 
 #: Note on an attempt that `release_stale` closed because its caller went away.
 STALE_NOTE = "closed automatically: caller inactive"
-#: Candidates read at a time, and how many such windows one allocation tries when other callers win
-#: the race for them.
+#: Candidates read at a time; when other callers win the race for all of them, the next ones are read.
 CANDIDATE_WINDOW = 8
-CANDIDATE_WINDOWS = 3
-#: PostgreSQL advisory lock key: one allocator at a time refreshes windows and releases stale cases.
+#: PostgreSQL advisory lock key: one app at a time refreshes windows and releases stale cases.
 _MAINTENANCE_LOCK_KEY = int.from_bytes(b"survcase", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 

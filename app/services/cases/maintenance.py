@@ -38,7 +38,12 @@ from app.services.cases.common import (
 )
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.settings import BureauSettings, get_settings
-from app.store.models import Answer, Attempt, Case, Interview
+from app.store.models import Answer, Attempt, Case, Interview, MaintenanceRun
+
+#: How often the cases are maintained (stale allocations released, windows refreshed).
+MAINTENANCE_EVERY = timedelta(minutes=1)
+#: The job's row in `maintenance_runs`.
+CASES_JOB = "cases"
 
 
 def refresh_cases(session: Session, catalogue: Catalogue, now: datetime | None = None) -> RefreshResult:
@@ -233,11 +238,43 @@ def _stale_outcome(
     return Outcome.NO_ANSWER, False
 
 
-def _maintain(session: Session, catalogue: Catalogue, settings: BureauSettings, now: datetime) -> None:
-    """Refresh windows and release stale cases; on PostgreSQL only one allocator at a time does it."""
+def maintain_if_due(
+    session: Session,
+    catalogue: Catalogue,
+    now: datetime | None = None,
+    *,
+    every: timedelta = MAINTENANCE_EVERY,
+) -> bool:
+    """Release stale allocations and refresh fieldwork windows, unless that was done less than `every` ago.
+
+    Every running app calls this once a minute, in a short transaction of its own (never inside an
+    allocation). One conditional UPDATE of the job's row decides which of them does the work: the
+    others change nothing and return False at once. On PostgreSQL a try-lock first keeps them from
+    waiting on that row while the one doing the work holds it. A last run more than `every` in the
+    future (a clock put back) counts as due; a few seconds between apps' clocks do not.
+    """
+    now = now or utcnow()
     if _is_postgresql(session) and not session.scalar(
         select(func.pg_try_advisory_xact_lock(_MAINTENANCE_LOCK_KEY))
     ):
-        return  # another allocator is doing it right now
-    _release_stale(session, catalogue, settings, now)
+        return False  # another app is doing it right now
+    last = MaintenanceRun.last_run_at
+    claimed = _rowcount(
+        session.execute(
+            update(MaintenanceRun)
+            .where(
+                MaintenanceRun.job == CASES_JOB,
+                or_(last.is_(None), last <= now - every, last > now + every),
+            )
+            .values(last_run_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not claimed:
+        if session.get(MaintenanceRun, CASES_JOB) is not None:
+            return False
+        session.add(MaintenanceRun(job=CASES_JOB, last_run_at=now))  # a database that lost the row
+        session.flush()
+    _release_stale(session, catalogue, get_settings(session), now)
     refresh_cases(session, catalogue, now)
+    return True
