@@ -1,11 +1,19 @@
-"""Sample import speed: a synthetic 100,000-row extract into a fresh database, against the 5-second target.
+"""Sample import speed and memory: synthetic extracts imported, beside the csv module and the driver.
 
-    python benchmarks/import_sample.py [--rows 100000] [--keep DIR] [--profile]
+    python benchmarks/import_sample.py [--rows 100000 1000000] [--keep DIR] [--profile]
 
-Prints the time to check and import the file (one transaction, committed), rows per second, the time to
-import the same file again (every case already present), and the uncached cost of checking one telephone
-number. With SURVEY_BENCH_POSTGRES_URL set (e.g. postgresql://postgres@127.0.0.1:5432/postgres) it does
-the same in a scratch PostgreSQL database created beside that one and dropped afterwards.
+For each size: a synthetic extract, imported into a fresh SQLite file (and, with
+SURVEY_BENCH_POSTGRES_URL set, e.g. postgresql://postgres@127.0.0.1:5432/postgres, a scratch PostgreSQL
+database created beside that one and dropped afterwards), in one transaction, committed. Each run is a
+child process of its own that times its work and reads its own peak memory (VmHWM) from the kernel:
+
+- the import (`import_sample`, as `survey sample import` calls it), nothing cached;
+- the floor: Python's csv module reading the same file and the driver's executemany of its rows into a
+  bare table of text columns, in the same database.
+
+Prints rows per second, peak memory, the import's ratio to the floor, the largest size's time against
+the smallest's (linear: 10x the rows within 11x the time), and the uncached cost of checking one
+telephone number.
 
 All data is synthetic: made-up names, and telephone numbers only from Ofcom's drama ranges that
 `phonenumbers` accepts (each range is checked before use).
@@ -15,37 +23,38 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import logging
+import csv
 import os
 import pstats
 import random
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
 
 import phonenumbers
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import event, func, select  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
 from app.clock import today  # noqa: E402
 from app.domain.permissions import Actor  # noqa: E402
 from app.domain.phones import clear_cache, normalise_uk_phone  # noqa: E402
-from app.services import sample as sample_service  # noqa: E402
-from app.services.catalogue import Catalogue, bundled_dir, load_catalogue  # noqa: E402
-from app.services.sample import COLUMNS, ImportSummary, import_sample  # noqa: E402
+from app.services.catalogue import bundled_dir, load_catalogue  # noqa: E402
+from app.services.sample import COLUMNS, import_sample  # noqa: E402
 from app.store.db import make_engine, make_session_factory  # noqa: E402
 from app.store.migrate import upgrade  # noqa: E402
 from app.store.models import Case  # noqa: E402
+from benchmarks.children import Measured, memory_kb, report, run_child  # noqa: E402
 from benchmarks.scratch import scratch_postgres  # noqa: E402
 
-TARGET_SECONDS = 5.0
 POSTGRES_ENV = "SURVEY_BENCH_POSTGRES_URL"
+TARGET_PEAK_MB = 400
+LINEAR = 11.0
+#: Rows the floor hands the driver at a time.
+FLOOR_BLOCK = 2000
 
 #: Ofcom drama ranges, as the part before the last three digits (000 to 999).
 DRAMA_RANGES = (
@@ -145,62 +154,86 @@ def write_extract(path: Path, rows: int, on: date, seed: int = 2026) -> None:
             out.write(",".join(values[c] for c in COLUMNS) + "\r\n")
 
 
-def timed(action: Callable[[], ImportSummary]) -> tuple[float, float, ImportSummary]:
-    """Wall-clock and CPU seconds of this process (CPU time is steadier on a busy machine)."""
-    start, cpu = time.perf_counter(), time.process_time()
-    result = action()
-    return time.perf_counter() - start, time.process_time() - cpu, result
-
-
-def bench(
-    label: str, url: str, path: Path, rows: int, catalogue: Catalogue, profile: bool, cache_mib: int = 0
-) -> bool:
-    upgrade(url)
+def child_import(url: str, extract: str) -> None:
+    """Import the extract into the (migrated) database at `url`, in one transaction, nothing cached."""
+    catalogue = load_catalogue(bundled_dir())
     engine = make_engine(url)
-    if cache_mib:  # what a larger SQLite page cache would give (the app's default is SQLite's 2 MiB)
-
-        @event.listens_for(engine, "connect")
-        def _cache(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute(f"PRAGMA cache_size=-{cache_mib * 1024}")
-
     sessions = make_session_factory(engine)
+    before = memory_kb("VmRSS")
+    started = time.perf_counter()
+    with sessions.begin() as session:
+        summary = import_sample(session, Actor.system(), catalogue, extract)
+    seconds = time.perf_counter() - started
+    with sessions() as session:
+        stored = session.scalar(select(func.count()).select_from(Case)) or 0
+    engine.dispose()
+    if stored != summary.imported:
+        raise RuntimeError(f"{stored} cases stored, {summary.imported} imported")
+    report(seconds, summary.imported + summary.already_present, before)
 
-    def run() -> ImportSummary:
-        with sessions.begin() as session:
-            return import_sample(session, Actor.system(), catalogue, path)
 
-    try:
-        clear_cache()  # every run starts with nothing cached, as a fresh `survey sample import` does
-        sample_service._parse_date.cache_clear()
-        if profile:
-            profiler = cProfile.Profile()
-            seconds, cpu, first = timed(lambda: profiler.runcall(run))
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
-        else:
-            seconds, cpu, first = timed(run)
-        again_seconds, again_cpu, again = timed(run)
-        with sessions() as session:
-            stored = session.scalar(select(func.count()).select_from(Case))
-    finally:
-        engine.dispose()
-    ok = seconds < TARGET_SECONDS
-    print(
-        f"{label}: {rows:,} rows imported in {seconds:.2f} s ({rows / seconds:,.0f} rows/s);"
-        f" CPU time in this process {cpu:.2f} s"
-    )
-    print(
-        f"  target {TARGET_SECONDS:.0f} s: {'met' if ok else 'MISSED'} ({seconds / TARGET_SECONDS:.0%} of it)"
-    )
-    print(
-        f"  imported {first.imported:,}, excluded {sum(first.excluded.values()):,}, not released"
-        f" {first.not_released:,}, shared-phone warnings {first.shared_phone_warnings:,};"
-        f" {stored:,} cases stored"
-    )
-    print(
-        f"  re-import (all {again.already_present:,} already present): {again_seconds:.2f} s"
-        f" ({rows / again_seconds:,.0f} rows/s, CPU {again_cpu:.2f} s); imported {again.imported}"
-    )
-    return ok and stored == rows and again.imported == 0
+def child_floor(url: str, extract: str) -> None:
+    """The floor: the csv module reading the extract, the driver's executemany of its rows (a block at a
+    time) into a bare table of text columns, committed once; the same connection settings as the app."""
+    engine = make_engine(url)
+    connection = engine.raw_connection()
+    marker = "?" if engine.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(f"{c} TEXT" for c in COLUMNS)
+    insert = f"INSERT INTO floor_rows VALUES ({', '.join([marker] * len(COLUMNS))})"
+    before = memory_kb("VmRSS")
+    started = time.perf_counter()
+    cursor = connection.cursor()
+    if (
+        engine.dialect.name == "sqlite"
+    ):  # the driver is left in autocommit mode: one transaction, as the import
+        cursor.execute("BEGIN")
+    cursor.execute(f"CREATE TABLE floor_rows ({columns})")
+    rows = 0
+    with open(extract, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle)
+        next(reader)
+        while block := [row for _, row in zip(range(FLOOR_BLOCK), reader, strict=False)]:
+            cursor.executemany(insert, block)
+            rows += len(block)
+    connection.commit()
+    seconds = time.perf_counter() - started
+    connection.close()
+    engine.dispose()
+    report(seconds, rows, before)
+
+
+def bench(label: str, url: str, path: Path, rows: int) -> dict[str, Measured]:
+    upgrade(url)
+    results = {
+        "import": run_child("benchmarks.import_sample", "--child-import", url, str(path)),
+        "floor": run_child("benchmarks.import_sample", "--child-floor", url, str(path)),
+    }
+    print(f"{label}, {rows:,} rows:")
+    print(results["import"].line("  survey sample import"))
+    print(results["floor"].line("  floor: csv reader + executemany"))
+    ratio = results["import"].seconds / results["floor"].seconds
+    print(f"  import: {ratio:.1f}x the floor's time")
+    return results
+
+
+def summary(label: str, sizes: list[int], runs: dict[int, dict[str, Measured]]) -> bool:
+    small, large = min(sizes), max(sizes)
+    ok = True
+    for what in ("import", "floor"):
+        peak = runs[large][what].peak_mb
+        line = f"{label} {what}: peak at {large:,} rows {peak:.0f} MB"
+        if what == "import":
+            ok &= peak < TARGET_PEAK_MB
+            line += f" (target {TARGET_PEAK_MB} MB: {'met' if peak < TARGET_PEAK_MB else 'MISSED'})"
+        if large != small:
+            ratio = runs[large][what].seconds / runs[small][what].seconds
+            linear = ratio <= LINEAR * large / small / 10
+            if what == "import":
+                ok &= linear
+            verdict = "linear" if linear else "NOT linear"
+            line += f"; {large:,} rows took {ratio:.1f}x the time of {small:,} ({verdict})"
+        print(line)
+    return ok
 
 
 def phone_cost(path: Path) -> None:
@@ -218,53 +251,73 @@ def phone_cost(path: Path) -> None:
     )
 
 
+def profile_import(url: str, path: Path) -> None:
+    """A cProfile of one import, in this process."""
+    upgrade(url)
+    engine = make_engine(url)
+    catalogue = load_catalogue(bundled_dir())
+    try:
+        profiler = cProfile.Profile()
+        with make_session_factory(engine).begin() as session:
+            profiler.runcall(import_sample, session, Actor.system(), catalogue, path)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
+    finally:
+        engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, help="write the extract and database here and keep them")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile of the first SQLite import")
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--keep", type=Path, help="write the extracts and databases here and keep them")
     parser.add_argument(
-        "--sqlite-cache-mib", type=int, default=0, help="also import with this SQLite page cache (MiB)"
+        "--profile", action="store_true", help="print a cProfile of an import of the first size"
     )
+    parser.add_argument("--child-import", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    parser.add_argument("--child-floor", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    # The import logs its stage timings (no personal data) at INFO: show them under each figure.
-    stages = logging.StreamHandler(sys.stdout)
-    stages.setFormatter(logging.Formatter("  stages: %(message)s"))
-    logging.getLogger("app.services.sample").addHandler(stages)
-    logging.getLogger("app.services.sample").setLevel(logging.INFO)
+    if args.child_import:
+        child_import(*args.child_import)
+        return 0
+    if args.child_floor:
+        child_floor(*args.child_floor)
+        return 0
 
     folder = args.keep or Path(tempfile.mkdtemp(prefix="survey-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "extract.csv"
-    start = time.perf_counter()
-    write_extract(path, args.rows, today())
-    size = path.stat().st_size / 1e6
-    print(f"extract: {args.rows:,} rows, {size:.1f} MB, written in {time.perf_counter() - start:.1f} s")
-    catalogue = load_catalogue(bundled_dir())
-
-    database = folder / "bench.db"
-    database.unlink(missing_ok=True)
-    ok = bench("SQLite", f"sqlite:///{database}", path, args.rows, catalogue, args.profile)
-    if args.sqlite_cache_mib:
-        for leftover in folder.glob("bench.db*"):
-            leftover.unlink()
-        label = f"SQLite, {args.sqlite_cache_mib} MiB page cache"
-        bench(label, f"sqlite:///{database}", path, args.rows, catalogue, False, args.sqlite_cache_mib)
-    phone_cost(path)
-
     admin_url = os.environ.get(POSTGRES_ENV, "").strip()
-    if admin_url:
-        url, drop = scratch_postgres(admin_url)
-        try:
-            bench("PostgreSQL", url, path, args.rows, catalogue, profile=False)
-        finally:
-            drop()
+    sqlite: dict[int, dict[str, Measured]] = {}
+    postgres: dict[int, dict[str, Measured]] = {}
+    for n in args.rows:
+        path = folder / f"extract-{n}.csv"
+        start = time.perf_counter()
+        write_extract(path, n, today())
+        size = path.stat().st_size / 1e6
+        print(f"\nextract: {n:,} rows, {size:.1f} MB, written in {time.perf_counter() - start:.1f} s")
+        database = folder / f"bench-{n}.db"
+        for leftover in folder.glob(f"bench-{n}.db*"):
+            leftover.unlink()
+        if args.profile and n == args.rows[0]:
+            profile_import(f"sqlite:///{folder / 'profile.db'}", path)
+        sqlite[n] = bench("SQLite", f"sqlite:///{database}", path, n)
+        if admin_url:
+            url, drop = scratch_postgres(admin_url)
+            try:
+                postgres[n] = bench("PostgreSQL", url, path, n)
+            finally:
+                drop()
+        if n == args.rows[0]:
+            phone_cost(path)
+        if not args.keep:
+            path.unlink()
+            for leftover in folder.glob("*.db*"):
+                leftover.unlink()
+    print()
+    ok = summary("SQLite", args.rows, sqlite)
+    if postgres:
+        ok &= summary("PostgreSQL", args.rows, postgres)
     else:
         print(f"PostgreSQL: skipped ({POSTGRES_ENV} is not set)")
     if not args.keep:
-        path.unlink()
-        for leftover in folder.glob("bench.db*"):
-            leftover.unlink()
         folder.rmdir()
     return 0 if ok else 1
 
