@@ -193,6 +193,25 @@ def _own_interview(
     return interview
 
 
+def _case_still_yours(session: Session, actor: Actor, interview: Interview) -> None:
+    """Refuse to write to an interview whose case the caller no longer holds: closed, released as stale
+    (its call recorded as a break-off), held after a quick exit, or given to another caller."""
+    if interview.case_id is None:
+        return
+    case = session.get(Case, interview.case_id, populate_existing=True)
+    if case is None:
+        raise InterviewError(f"case {interview.case_id} no longer exists: nothing more can be saved")
+    if case.status == "closed":
+        raise InterviewError(
+            f"case {case.id} has been closed, so this interview has ended; every answer already saved is kept"
+        )
+    if case.allocated_to_id != actor.staff_id:
+        raise InterviewError(
+            f"case {case.id} is no longer allocated to you (released after a long pause, held or given to"
+            " another caller): nothing more can be saved here; every answer already saved is kept"
+        )
+
+
 def start_interview(
     session: Session, actor: Actor, catalogue: Catalogue, *, case_id: int, attempt_id: int | None
 ) -> InterviewState:
@@ -254,6 +273,7 @@ def record_answer(
     The row is written in the caller's transaction; the screen moves on only after it commits.
     """
     interview = _own_interview(session, actor, interview_id, for_update=True)
+    _case_still_yours(session, actor, interview)
     if interview.status != IN_PROGRESS:
         raise InterviewError("this interview has finished; answers can no longer be changed here")
     questionnaire = questionnaire_for(session, catalogue, interview)
@@ -377,6 +397,7 @@ def add_note(session: Session, actor: Actor, interview_id: int, question_id: str
     interview's draft notes and joins the answer when it is given.
     """
     interview = _own_interview(session, actor, interview_id, for_update=True)
+    _case_still_yours(session, actor, interview)
     if interview.status != IN_PROGRESS:
         raise InterviewError("this interview has finished; notes can no longer be added here")
     row = session.scalar(
@@ -453,6 +474,7 @@ def resumable_interview(session: Session, actor: Actor) -> int | None:
             Interview.caller_id == actor.staff_id,
             Interview.status == IN_PROGRESS,
             Case.allocated_to_id == actor.staff_id,  # not a case held for a supervisor or given back
+            Case.status == "open",
         )
         .order_by(Interview.started_at.desc())
         .limit(1)

@@ -9,8 +9,8 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session, object_session
 
 from app.clock import LOCAL, utcnow
 from app.domain.dispositions import (
@@ -26,7 +26,7 @@ from app.domain.dispositions import (
 from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import Questionnaire
 from app.errors import SurveyError
-from app.store.models import Attempt, AuditEvent, Case, Staff
+from app.store.models import Attempt, AuditEvent, Case, Interview, Staff
 
 PENDING = "pending"
 OPEN = "open"
@@ -319,6 +319,7 @@ def _local_midnight(day: date) -> datetime:
 
 
 def _close(case_row: Case, disposition: Disposition, reason: str, now: datetime) -> None:
+    """Close the case with its final code; an interview left in progress on it ends (end_interviews)."""
     if not disposition.is_final:
         raise AssertionError(f"closing case {case_row.id} with temporary code {disposition}")
     case_row.status = CLOSED
@@ -329,6 +330,9 @@ def _close(case_row: Case, disposition: Disposition, reason: str, now: datetime)
     case_row.allocated_at = None
     case_row.next_call_at = None
     case_row.appointment_by_id = None
+    session = object_session(case_row)
+    if session is not None:
+        end_interviews(session, [case_row.id], now)
 
 
 def _to_pool(case_row: Case, next_call_at: datetime | None, appointment_by_id: int | None = None) -> None:
@@ -351,6 +355,22 @@ def open_attempt_id(session: Session, case_id: int) -> int | None:
     return session.scalar(
         select(Attempt.id).where(Attempt.case_id == case_id, Attempt.outcome.is_(None)).order_by(Attempt.id)
     )
+
+
+def end_interviews(session: Session, case_ids: Iterable[int], now: datetime) -> int:
+    """End the interviews left in progress on cases that closed, as broken off ("partial"), every answer
+    kept and the question reached noted; returns how many. An interview never stays in progress on a
+    closed case, where nobody could carry it on or clear it."""
+    ids = list(case_ids)
+    if not ids:
+        return 0
+    ended = session.execute(
+        update(Interview)
+        .where(Interview.case_id.in_(ids), Interview.status == "in_progress")
+        .values(status="partial", ended_at=now)
+        .execution_options(synchronize_session="evaluate")
+    )
+    return _rowcount(ended)
 
 
 def _when(moment: datetime) -> str:

@@ -35,6 +35,7 @@ from app.services.cases.common import (
     _closed_values,
     _is_postgresql,
     _rowcount,
+    end_interviews,
 )
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.settings import BureauSettings, get_settings
@@ -142,6 +143,11 @@ def _close_by_history(session: Session, cases_and_limits: list[tuple[int, int]],
                 .execution_options(synchronize_session=False)
             )
         )
+    # An interview kept for the next call (interrupted, or stopped by a check asked again) ends here.
+    ids = [case_id for case_id, _ in cases_and_limits]
+    end_interviews(
+        session, session.scalars(select(Case.id).where(Case.id.in_(ids), Case.status == CLOSED)), now
+    )
     return closed
 
 

@@ -161,6 +161,7 @@ def close_case(
 
     Its code is `disposition_code` when given (a final AAPOR code, e.g. "4.80" quota filled), else
     `final_disposition` as if fieldwork had ended: the latest final outcome, or 2.x / 3.x from the calls.
+    An interview kept in progress for the next call ends as broken off, every answer kept.
     """
     require(actor, Permission.MANAGE_CASES)
     text = _reason_text(reason)
