@@ -126,6 +126,9 @@ def test_sav_written_in_blocks_is_the_file_pyreadstat_writes_at_once(
     blocks = tmp_path / "blocks.sav"
     write_sav(blocks, variables, iter(rows), "title")
     assert same_but_the_time_written(blocks.read_bytes(), whole.read_bytes())
+    monkeypatch.setattr(sav_file, "BLOCK_BYTES", 1)  # long text: pyreadstat given a row at a time
+    write_sav(blocks, variables, iter(rows), "title")
+    assert same_but_the_time_written(blocks.read_bytes(), whole.read_bytes())
     frame, meta = pyreadstat.read_sav(str(blocks))
     assert meta.number_rows == 23 and frame["comments"][3] == "x" * 300
 

@@ -30,6 +30,9 @@ from app.services.textfile import Spool
 
 #: Rows written by pyreadstat at a time.
 CHUNK = 10_000
+#: At most this many bytes of data records written by pyreadstat at a time: every case takes the widest
+#: text of each column, so long free text makes fewer rows a block.
+BLOCK_BYTES = 8 << 20
 #: Where the header of a .sav holds the number of cases (a 4-byte integer) and the time it was written.
 CASES_AT = 80
 WRITTEN_AT = slice(92, 109)
@@ -95,38 +98,50 @@ def write_sav(
     progress: Progress = SILENT,
 ) -> None:
     """The .sav, in the two passes described above."""
-    texts = [i for i, v in enumerate(variables) if v.kind is Kind.STRING]
-    times = [i for i, v in enumerate(variables) if v.kind is Kind.DATETIME]
-    widths = dict.fromkeys(texts, 0)
     with Spool() as spool, tempfile.TemporaryDirectory(prefix="survey-sav-") as folder:
-        cases = 0
-        block: list[tuple[Any, ...]] = []
-        for row in rows:
-            record = list(row)
-            for i in texts:
-                value = record[i]
-                if value is not None:
-                    widths[i] = max(widths[i], len(str(value).encode("utf-8")))
-            for i in times:
-                if record[i] is not None:
-                    record[i] = naive_local(record[i]).isoformat()
-            block.append(tuple(record))
-            if len(block) == CHUNK:
-                spool.write(block)
-                cases += len(block)
-                block = []
-        if block:
-            spool.write(block)
-            cases += len(block)
+        cases, widths = _spool_rows(variables, rows, spool)
         widest = tuple("x" * widths[i] if i in widths else None for i in range(len(variables)))
         options = sav_options(variables, title)
         layout = _Layout.measure(Path(folder), variables, widest, options)
         progress.start("Writing the .sav file", total=cases, unit="interviews")
         with path.open("wb") as out:
             out.write(layout.header(cases))
+            rows_at_a_time = max(1, min(CHUNK, BLOCK_BYTES // layout.case_size))
             for block in spool:
-                out.write(layout.data(Path(folder), variables, widest, block, options))
-                progress.advance(len(block))
+                for first in range(0, len(block), rows_at_a_time):
+                    part = block[first : first + rows_at_a_time]
+                    out.write(layout.data(Path(folder), variables, widest, part, options))
+                    progress.advance(len(part))
+
+
+def _spool_rows(
+    variables: Sequence[Variable], rows: Iterable[Sequence[Any]], spool: Spool
+) -> tuple[int, dict[int, int]]:
+    """The first pass: every row into the spool (times as local ISO text), CHUNK rows a block.
+    Returns the number of rows and the widest text of each text column (in UTF-8 bytes)."""
+    texts = [i for i, v in enumerate(variables) if v.kind is Kind.STRING]
+    times = [i for i, v in enumerate(variables) if v.kind is Kind.DATETIME]
+    widths = dict.fromkeys(texts, 0)
+    cases = 0
+    block: list[tuple[Any, ...]] = []
+    for row in rows:
+        record = list(row)
+        for i in texts:
+            value = record[i]
+            if value is not None:
+                widths[i] = max(widths[i], len(str(value).encode("utf-8")))
+        for i in times:
+            if record[i] is not None:
+                record[i] = naive_local(record[i]).isoformat()
+        block.append(tuple(record))
+        if len(block) == CHUNK:
+            spool.write(block)
+            cases += len(block)
+            block = []
+    if block:
+        spool.write(block)
+        cases += len(block)
+    return cases, widths
 
 
 class _Layout:
