@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Label, Static
 
 from app.clock import today
 from app.services.runtime import Runtime
-from app.store.models import AnswerChange, SafeguardingAlert
+from app.store.models import AnswerChange, AuditEvent, SafeguardingAlert
 from app.tui.app import make_app
 from app.tui.screens.alerts import AlertsScreen
 from app.tui.screens.call_log import CallLogScreen, CaseHistoryScreen
@@ -18,7 +18,7 @@ from app.tui.screens.home import HomeScreen
 from app.tui.screens.interview import InterviewScreen
 from app.tui.screens.review import CallersWorkScreen, InterviewDetailScreen, InterviewsScreen
 from tests.tui.conftest import add_case
-from tests.tui.helpers import answer_all, settle, sign_in
+from tests.tui.helpers import answer_all, settle, sign_in, wait_until
 
 
 async def complete_one_interview(
@@ -59,6 +59,11 @@ async def test_alert_raised_by_a_caller_reaches_a_supervisor(runtime: Runtime) -
         table = app.screen.query_one("#alerts", DataTable)
         assert table.row_count == 1
         assert "partner outside now" in str(table.get_row_at(0))
+        # Beneath: the whole disclosure and the case's contact details, to act on at once (audited).
+        await wait_until(pilot, lambda: "Case: #" in str(app.screen.query_one("#detail", Static).render()))
+        detail = str(app.screen.query_one("#detail", Static).render())
+        assert "partner outside now" in detail
+        assert "Jordan Testperson1" in detail and "+442079460001" in detail and "North / Northtown" in detail
         await pilot.press("enter")
         await pilot.press(*"999 called; officers attended", "enter")
         await settle(pilot)
@@ -66,6 +71,9 @@ async def test_alert_raised_by_a_caller_reaches_a_supervisor(runtime: Runtime) -
         alert = session.scalar(select(SafeguardingAlert))
     assert alert is not None and alert.action_taken == "999 called; officers attended"
     assert alert.resolved_at is not None
+    with runtime.sessions() as session:
+        viewed = session.scalars(select(AuditEvent).where(AuditEvent.action == "personal_data_viewed")).all()
+    assert any(event.entity_id == str(alert.case_id) for event in viewed)
 
 
 async def test_call_log_and_case_history(runtime: Runtime) -> None:
