@@ -1,6 +1,7 @@
 """Export speed and memory: generated interviews exported, beside the csv module writing the same rows.
 
-    python benchmarks/export.py [--rows 100000 1000000] [--formats csv sav parquet xlsx] [--keep DIR]
+    python benchmarks/export.py [--rows 100000 1000000] [--formats csv sav parquet xlsx]
+                                [--smallest-also parquet xlsx] [--keep DIR]
 
 For each size, into a fresh SQLite file (and, with SURVEY_BENCH_POSTGRES_URL set, e.g.
 postgresql://postgres@127.0.0.1:5432/postgres, a scratch PostgreSQL database created beside that one and
@@ -9,7 +10,8 @@ SELECT, about 93% completed, answers to the measure questions, the comments and 
 correction on every 97th). Then, each in a child process of its own that times its work and reads its
 own peak memory (VmHWM) from the kernel:
 
-- the export (`export_interviews`, as `survey export` calls it) to each format asked;
+- the export (`export_interviews`, as `survey export` calls it) to each format asked (csv always), and
+  at the smallest size also to those of --smallest-also;
 - the floor: Python's csv module writing the same rows (read back from the CSV export a block at a time;
   only the writing is timed).
 
@@ -38,6 +40,7 @@ POSTGRES_ENV = "SURVEY_BENCH_POSTGRES_URL"
 TARGET_PEAK_MB = 400
 LINEAR = 11.0
 BLOCK = 10_000
+FORMATS = ["csv", "sav", "parquet", "xlsx"]
 
 
 # ------------------------------------------------------------------ the children
@@ -150,10 +153,16 @@ def summary(label: str, sizes: list[int], runs: dict[int, dict[str, Measured]]) 
     return ok
 
 
+def formats(args: argparse.Namespace, n: int) -> list[str]:
+    extra = args.smallest_also if n == min(args.rows) else []
+    return list(dict.fromkeys([*args.formats, *extra]))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000])
-    parser.add_argument("--formats", nargs="+", default=["csv"], choices=["csv", "sav", "parquet", "xlsx"])
+    parser.add_argument("--formats", nargs="+", default=["csv"], choices=FORMATS)
+    parser.add_argument("--smallest-also", nargs="+", default=[], choices=FORMATS)
     parser.add_argument("--keep", type=Path, help="keep the SQLite databases here")
     parser.add_argument("--child-export", nargs=2, metavar=("URL", "OUTPUT"), help=argparse.SUPPRESS)
     parser.add_argument("--child-floor", nargs=2, metavar=("CSV", "OUTPUT"), help=argparse.SUPPRESS)
@@ -173,7 +182,7 @@ def main() -> int:
         database = folder / f"export-{n}.db"
         for leftover in folder.glob(f"export-{n}.db*"):
             leftover.unlink()
-        sqlite[n] = bench("SQLite", f"sqlite:///{database}", n, args.formats, folder)
+        sqlite[n] = bench("SQLite", f"sqlite:///{database}", n, formats(args, n), folder)
         if not args.keep:
             for leftover in folder.glob(f"export-{n}.db*"):
                 leftover.unlink()
@@ -182,7 +191,7 @@ def main() -> int:
     for n in args.rows if admin_url else []:
         url, drop = scratch_postgres(admin_url)
         try:
-            postgres[n] = bench("PostgreSQL", url, n, args.formats, folder)
+            postgres[n] = bench("PostgreSQL", url, n, formats(args, n), folder)
         finally:
             drop()
     print()
