@@ -28,7 +28,14 @@ def frozen_clock() -> Iterator[datetime]:
 @pytest.fixture
 def runtime(db_url: str, frozen_clock: datetime) -> Iterator[Runtime]:
     rt = open_runtime(db_url)
-    with rt.sessions.begin() as session:
+    add_staff_accounts(rt)
+    yield rt
+    rt.close()
+
+
+def add_staff_accounts(runtime: Runtime) -> None:
+    """A caller, a supervisor and an analyst, all with PASSWORD."""
+    with runtime.sessions.begin() as session:
         for username, role, name in (
             ("ccaller", Role.CALLER, "Casey Caller"),
             ("ssuper", Role.SUPERVISOR, "Sam Supervisor"),
@@ -37,8 +44,6 @@ def runtime(db_url: str, frozen_clock: datetime) -> Iterator[Runtime]:
             add_staff(
                 session, Actor.system(), username=username, role=role, password=PASSWORD, display_name=name
             )
-    yield rt
-    rt.close()
 
 
 def add_case(runtime: Runtime, survey: str, n: int = 1, **fields: object) -> int:

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from textual.widgets import DataTable, Input, Label, Static
 
 from app.clock import today
-from app.services.runtime import Runtime
+from app.services.runtime import Runtime, open_runtime
 from app.store.models import AnswerChange, AuditEvent, SafeguardingAlert
 from app.tui.app import make_app
 from app.tui.screens.alerts import AlertsScreen
@@ -17,7 +22,7 @@ from app.tui.screens.dashboard import DashboardScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.screens.interview import InterviewScreen
 from app.tui.screens.review import CallersWorkScreen, InterviewDetailScreen, InterviewsScreen
-from tests.tui.conftest import add_case
+from tests.tui.conftest import NOW, add_case, add_staff_accounts
 from tests.tui.helpers import answer_all, settle, sign_in, wait_until
 
 
@@ -43,6 +48,39 @@ async def complete_one_interview(
             await settle(pilot)
         await answer_all(pilot)
         await settle(pilot)
+
+
+@pytest.fixture(scope="module")
+def completed_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database where a caller has completed one burglary interview by key presses, made once per
+    module (each test works on its own copy): driving the whole interview is what takes the time."""
+    from app import clock
+    from app.store.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("completed") / "survey.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    clock.freeze(NOW)
+    try:
+        rt = open_runtime(url)
+        try:
+            add_staff_accounts(rt)
+            asyncio.run(complete_one_interview(rt))
+        finally:
+            rt.close()  # the last connection closed: SQLite folds the log back into the file
+    finally:
+        clock.freeze(None)
+    return path
+
+
+@pytest.fixture
+def completed(completed_file: Path, tmp_path: Path, frozen_clock: datetime) -> Iterator[Runtime]:
+    """A runtime on a copy of the database with one completed interview."""
+    copy = tmp_path / "survey.db"
+    shutil.copyfile(completed_file, copy)
+    rt = open_runtime(f"sqlite:///{copy}")
+    yield rt
+    rt.close()
 
 
 async def test_alert_raised_by_a_caller_reaches_a_supervisor(runtime: Runtime) -> None:
@@ -76,8 +114,8 @@ async def test_alert_raised_by_a_caller_reaches_a_supervisor(runtime: Runtime) -
     assert any(event.entity_id == str(alert.case_id) for event in viewed)
 
 
-async def test_call_log_and_case_history(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_call_log_and_case_history(completed: Runtime) -> None:
+    runtime = completed
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, "ssuper")
@@ -110,8 +148,8 @@ async def test_call_log_and_case_history(runtime: Runtime) -> None:
         assert "ccaller: completed" in text and "Jordan Testperson1" in text
 
 
-async def test_callers_work(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_callers_work(completed: Runtime) -> None:
+    runtime = completed
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, "ssuper")
@@ -131,8 +169,8 @@ async def test_callers_work(runtime: Runtime) -> None:
         assert screen.by == "week"
 
 
-async def test_interview_review_and_correction(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_interview_review_and_correction(completed: Runtime) -> None:
+    runtime = completed
     with runtime.sessions.begin() as session:  # an answer first given after going back: no old answer
         session.add(
             AnswerChange(
@@ -181,8 +219,8 @@ async def test_interview_review_and_correction(runtime: Runtime) -> None:
     assert change is not None and (change.old_code, change.new_code) == (1, 2)
 
 
-async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_dashboard_for_an_analyst(completed: Runtime) -> None:
+    runtime = completed
     app = make_app(runtime)
     async with app.run_test(size=(120, 40)) as pilot:
         await sign_in(pilot, "aanalyst")
@@ -211,8 +249,8 @@ async def test_dashboard_for_an_analyst(runtime: Runtime) -> None:
         assert screen.report.survey != "burglary"
 
 
-async def test_supervisor_closes_and_reopens_a_case_with_reasons(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_supervisor_closes_and_reopens_a_case_with_reasons(completed: Runtime) -> None:
+    runtime = completed
     add_case(runtime, "rape", n=2)
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -237,8 +275,8 @@ async def test_supervisor_closes_and_reopens_a_case_with_reasons(runtime: Runtim
     assert any("new number found" in (d or "") for d in reasons)
 
 
-async def test_question_timings(runtime: Runtime) -> None:
-    await complete_one_interview(runtime)
+async def test_question_timings(completed: Runtime) -> None:
+    runtime = completed
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         await sign_in(pilot, "ssuper")
