@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -16,15 +16,18 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=ROOT, capture_output=True, text=True)
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+NO_RUFF = importlib.util.find_spec("ruff") is None
+
+
+@pytest.mark.skipif(NO_RUFF, reason="ruff is not installed")
 def test_ruff_lint() -> None:
-    result = run("ruff", "check", ".")
+    result = run(sys.executable, "-m", "ruff", "check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is not installed")
+@pytest.mark.skipif(NO_RUFF, reason="ruff is not installed")
 def test_ruff_format() -> None:
-    result = run("ruff", "format", "--check", ".")
+    result = run(sys.executable, "-m", "ruff", "format", "--check", ".")
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -16,7 +16,14 @@ from app.store.db import make_engine
 from app.store.models import AuditEvent, Case
 from tests.cli.conftest import Runner, SignIn
 
-SUMMARY_KEYS = ["imported", "already_present", "withdrawn", "excluded", "not_released", "shared_phone_warnings"]
+SUMMARY_KEYS = [
+    "imported",
+    "already_present",
+    "withdrawn",
+    "excluded",
+    "not_released",
+    "shared_phone_warnings",
+]
 
 
 @pytest.fixture

@@ -262,7 +262,9 @@ def test_erased_and_purged_cases_are_not_imported_again(
         erased, purged = session.scalars(select(Case).order_by(Case.id).limit(2)).all()
         erase_case(session, admin, erased.id, "the victim asked")
         session.execute(
-            update(Case).where(Case.id == purged.id).values(status="closed", closed_at=NOW - timedelta(days=900))
+            update(Case)
+            .where(Case.id == purged.id)
+            .values(status="closed", closed_at=NOW - timedelta(days=900))
         )
     with session_factory.begin() as session:
         assert purge(session, admin).cases >= 1
@@ -277,7 +279,9 @@ def test_erased_and_purged_cases_are_not_imported_again(
     header, *rows = EXTRACT.read_text(encoding="utf-8").splitlines()
     line = next(r for r in rows if erased.crime_ref in r and erased.victim_name in r)
     respelled = line.replace(erased.victim_name, "  " + erased.victim_name.upper())
-    assert run_import(session_factory, catalogue, write(tmp_path, f"{header}\n{respelled}\n"))["withdrawn"] == 1
+    assert (
+        run_import(session_factory, catalogue, write(tmp_path, f"{header}\n{respelled}\n"))["withdrawn"] == 1
+    )
 
 
 def test_overlapping_extract_adds_only_new_cases(
