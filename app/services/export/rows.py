@@ -7,7 +7,7 @@ answers, redactions and corrections read per chunk, so memory does not grow with
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.clock import LOCAL
 from app.domain.engine import Answer as EngineAnswer
 from app.domain.engine import Engine, Status
-from app.domain.questionnaire import Measure, QuestionBase, Questionnaire, TextQuestion
+from app.domain.questionnaire import Measure, QuestionBase, Questionnaire, TextQuestion, condition_questions
 from app.services.catalogue import Catalogue
 from app.services.export.columns import NEUTRAL_LEFT_OUT, NOT_ASKED, NOT_RECORDED, Kind, Variable
 from app.services.export.plan import ExportPlan, interview_filter, plan_export, pseudonymous_id
@@ -25,6 +25,8 @@ from app.store.models import Answer, AnswerChange, Interview
 
 #: Interviews read, with their answers, in one statement.
 CHUNK = 500
+#: Routes kept for interviews alike in what decides their route.
+ROUTES_KEPT = 2048
 
 
 @dataclass(frozen=True)
@@ -35,16 +37,38 @@ class _Version:
     questions: Mapping[str, QuestionBase]
     texts: frozenset[str]  # the free-text questions
     quote: str | None  # the question recording consent to be quoted
+    deciding: tuple[str, ...]  # the questions whose answers routing reads (ask_if and stop_if)
+    routes: dict[tuple[frozenset[str], tuple[EngineAnswer | None, ...]], Mapping[str, Status]] = field(
+        default_factory=dict, repr=False
+    )
 
     @classmethod
     def of(cls, questionnaire: Questionnaire) -> _Version:
         questions = {q.id: q for q in questionnaire.questions()}
+        conditions = [c for s in questionnaire.sections for c in (s.ask_if,) if c is not None]
+        for question in questions.values():
+            conditions += [question.ask_if] if question.ask_if is not None else []
+            conditions += [rule.if_ for rule in question.stop_if]
+        deciding = {test.question for c in conditions for test in condition_questions(c)}
         return cls(
             Engine(questionnaire),
             questions,
             frozenset(i for i, q in questions.items() if isinstance(q, TextQuestion)),
             questionnaire.consent_question("quote"),
+            tuple(sorted(deciding)),
         )
+
+    def statuses(self, answers: Mapping[str, EngineAnswer]) -> Mapping[str, Status]:
+        """Each question's place on the route. The route reads only which questions have an answer and
+        the answers of the deciding questions, so interviews alike in those share one (kept for the
+        last ROUTES_KEPT kinds of interview)."""
+        key = (frozenset(answers), tuple(answers.get(q) for q in self.deciding))
+        found = self.routes.get(key)
+        if found is None:
+            if len(self.routes) >= ROUTES_KEPT:
+                self.routes.clear()
+            found = self.routes[key] = self.engine.route(answers).statuses
+        return found
 
 
 def export_rows(session: Session, plan: ExportPlan) -> Iterator[dict[str, Any]]:
@@ -121,7 +145,7 @@ def _chunk_rows(
         version = versions[row.questionnaire_version]
         cells["may_quote"] = _may_quote(version, stored.get(row.id, {}))
         answers = _answers(version, stored.get(row.id, {}))
-        cells.update(_question_cells(plan, version.engine, answers, row.status))
+        cells.update(_question_cells(plan, version, answers, row.status))
         cells.update(_measure_cells(measures, answers))
         yield cells
 
@@ -177,10 +201,10 @@ def _answers(
 
 
 def _question_cells(
-    plan: ExportPlan, engine: Engine, answers: Mapping[str, EngineAnswer], status: str
+    plan: ExportPlan, version: _Version, answers: Mapping[str, EngineAnswer], status: str
 ) -> dict[str, Any]:
     """Every question column of one interview: the answer, or why there is none."""
-    statuses = engine.route(answers).statuses
+    statuses = version.statuses(answers)
     cells: dict[str, Any] = {}
     for question_id, columns in plan.by_question.items():
         answer = answers.get(question_id)
