@@ -79,7 +79,7 @@ async def test_in_a_browser_a_tab_left_alone_ends_its_app(runtime: Runtime, monk
             await settle(pilot)
             if signed_in:
                 await sign_in(pilot, "ccaller")
-            await wait_until(pilot, lambda: app.idle.timeout is not None)
+            await wait_until(pilot, lambda app=app: app.idle.timeout is not None)  # type: ignore[misc]
             idle_for(app, 50)
             await settle(pilot)
             assert app.is_running
