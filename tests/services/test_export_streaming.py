@@ -162,8 +162,10 @@ def small(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> Ite
     engine.dispose()
 
 
-def test_progress_of_each_format(small: Engine, catalogue: Catalogue, tmp_path: Path) -> None:
-    for fmt in ExportFormat:
+def test_progress_of_a_one_pass_and_a_two_pass_format(
+    small: Engine, catalogue: Catalogue, tmp_path: Path
+) -> None:
+    for fmt in (ExportFormat.CSV, ExportFormat.SAV):  # xlsx and parquet count rows as CSV does
         progress = Recorded()
         result = export(small, catalogue, tmp_path / f"out.{fmt.value}", progress=progress)
         assert result.interviews == 1208
