@@ -60,8 +60,8 @@ class _Version:
 
     def statuses(self, answers: Mapping[str, EngineAnswer]) -> Mapping[str, Status]:
         """Each question's place on the route. The route reads only which questions have an answer and
-        the answers of the deciding questions, so interviews alike in those share one (kept for the
-        last ROUTES_KEPT kinds of interview)."""
+        the answers of the deciding questions, so interviews alike in those share one (at most
+        ROUTES_KEPT kept: the store starts again when full)."""
         key = (frozenset(answers), tuple(answers.get(q) for q in self.deciding))
         found = self.routes.get(key)
         if found is None:
