@@ -11,6 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows: SQLite's own waiting only
+    fcntl = None  # type: ignore[assignment]
+
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -51,6 +56,9 @@ _MIGRATION_LOCK_KEY = int.from_bytes(b"surveydb", "big")
 # deadlock or serialisation failure) is rolled back and run again this many times in all.
 TRANSACTION_TRIES = 3
 _CONFLICT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+# SQLite writers' turns (see _sqlite_writer_turn).
+_WRITER_POLL_S = 0.002
+_WRITER_PATIENCE_S = 10.0
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
 _SCHEME_WITHOUT_SLASHES = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]+:")
@@ -200,11 +208,12 @@ def run_transaction(
     """`work(session)` in one transaction, committed; run again from the start on a lock conflict.
 
     Everything `work` did in a failed try was rolled back, so running it again changes nothing twice.
-    After the last try the conflict is raised.
+    After the last try the conflict is raised. A write to a SQLite file first waits for its turn
+    (`_sqlite_writer_turn`).
     """
     for attempt in range(1, tries + 1):
         try:
-            with sessions.begin() as session:
+            with _sqlite_writer_turn(sessions), sessions.begin() as session:
                 return work(session)
         except DBAPIError as exc:
             if attempt == tries or not is_lock_conflict(exc):
@@ -212,6 +221,51 @@ def run_transaction(
             log.warning("lock conflict (try %d of %d), trying again: %s", attempt, tries, _reason(exc))
             time.sleep(random.uniform(0.01, 0.05) * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextmanager
+def _sqlite_writer_turn(sessions: sessionmaker[Session]) -> Iterator[None]:
+    """Writers to one SQLite file (in any process) take turns through a lock file beside it.
+
+    SQLite's own busy handler sleeps longer and longer (up to 0.1 s) between looks at the lock, so
+    under many writers one can starve until busy_timeout fails it. Here each waiter looks every
+    `_WRITER_POLL_S`, so the lock passes on at once. After `_WRITER_PATIENCE_S` (a holder stopped, say)
+    it goes on without its turn, to SQLite's own waiting. Nothing for PostgreSQL or read-only sessions.
+    """
+    path = _writer_lock_path(sessions)
+    if path is None:
+        yield
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield  # a folder we cannot write to: SQLite reports it in its own words
+        return
+    try:
+        deadline = time.monotonic() + _WRITER_PATIENCE_S
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(_WRITER_POLL_S)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _writer_lock_path(sessions: sessionmaker[Session]) -> str | None:
+    bind = sessions.kw.get("bind")
+    if fcntl is None or not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+        return None
+    if bind.get_execution_options().get(READ_ONLY):
+        return None
+    name = bind.url.database or ""
+    if not name or name == ":memory:" or name.startswith("file:") or bind.url.query.get("mode") == "memory":
+        return None
+    return name + "-writer"
 
 
 def check_connection(engine: Engine) -> None:

@@ -1,5 +1,8 @@
 """Engines, sessions and constraints against real SQLite files and, when available, PostgreSQL."""
 
+import fcntl
+import os
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -8,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Date, Engine, bindparam, delete, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +26,7 @@ from app.store.db import (
     make_session_factory,
     normalise_url,
     redact_url,
+    run_transaction,
 )
 from app.store.models import Answer, Case, Interview, Setting, Staff, UTCDateTime
 
@@ -374,3 +379,32 @@ def test_server_defaults_fill_rows_inserted_in_plain_sql(any_engine: Engine) -> 
         row = conn.execute(select(Case.status, Case.opted_out, Case.vulnerable, Case.attempt_count)).one()
 
     assert tuple(row) == ("pending", False, False, 0)
+
+
+def test_sqlite_writers_take_turns_through_a_lock_file_beside_the_database(
+    db_url: str, session_factory: sessionmaker[Session]
+) -> None:
+    lock_path = make_url(db_url).database + "-writer"  # type: ignore[operator]
+    run_transaction(session_factory, lambda session: session.execute(text("SELECT 1")))
+    assert stat.S_IMODE(os.stat(lock_path).st_mode) == 0o600
+    holder = os.open(lock_path, os.O_RDWR)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # another writer's turn
+    wrote = threading.Event()
+
+    def write() -> None:
+        run_transaction(
+            session_factory,
+            lambda session: session.execute(text("INSERT INTO settings (key, value) VALUES ('turn', 'x')")),
+        )
+        wrote.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not wrote.wait(0.3)  # waits for its turn...
+    finally:
+        os.close(holder)
+    assert wrote.wait(10)  # ...and takes it when it comes
+    writer.join()
+    with session_factory() as session:
+        assert session.scalar(text("SELECT value FROM settings WHERE key = 'turn'")) == "x"
