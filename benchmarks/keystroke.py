@@ -5,6 +5,12 @@ a case of each survey and answers every question by key presses. The time measur
 Enter that confirms an answer to the next question being on screen, so it includes validation,
 the committed write (synchronous=FULL on SQLite) and the re-render.
 
+It prints where the time goes, per answer (median and 99th percentile of each step): validation (the
+answer read from the widgets and checked), the wait for the worker thread, the service's statements,
+the commit and the hand back to the screen's thread, putting the next question's widgets in place, and
+the refresh that paints it; and, measured in the same run, the floor: a bare SQLite insert and commit of
+one row (WAL, synchronous=FULL, as the app's SQLite files) in a file beside the database.
+
     python benchmarks/keystroke.py [--db URL] [--rounds 3]
 """
 
@@ -12,9 +18,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sqlite3
 import statistics
 import sys
 import tempfile
+import time
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -70,7 +78,43 @@ async def one_interview(runtime, survey: str, n: int) -> list[float]:  # type: i
             await pilot.press(*keys_for(app.screen.question))
             await settle(pilot)
         latencies = screen.latencies
+        STEPS.extend(screen.steps)
     return latencies
+
+
+#: Every timed answer's steps (see InterviewScreen.steps).
+STEPS: list[dict[str, float]] = []
+#: (label, from step, to step) of the breakdown.
+BREAKDOWN = [
+    ("validation", "pressed", "validated"),
+    ("to the worker + the service's statements", "validated", "stored"),
+    ("commit + back to the screen", "stored", "saved"),
+    ("next question's widgets", "saved", "shown"),
+    ("refresh that paints it", "shown", "drawn"),
+    ("Enter to the next question painted", "pressed", "drawn"),
+]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+def sqlite_floor(folder: str, rows: int = 300) -> list[float]:
+    """Seconds for each bare insert-and-commit of one row (WAL, synchronous=FULL), as the app's files."""
+    connection = sqlite3.connect(f"{folder}/floor.db", isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=FULL")
+    connection.execute("CREATE TABLE answers (id INTEGER PRIMARY KEY, question TEXT, code INTEGER, at TEXT)")
+    times = []
+    for n in range(rows):
+        started = time.perf_counter()
+        connection.execute("BEGIN")
+        connection.execute("INSERT INTO answers (question, code, at) VALUES (?, ?, ?)", (f"q{n}", 1, "now"))
+        connection.execute("COMMIT")
+        times.append(time.perf_counter() - started)
+    connection.close()
+    return times
 
 
 async def main() -> None:
@@ -79,7 +123,8 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     clock.freeze(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
-    url = args.db or f"sqlite:///{tempfile.mkdtemp()}/keystroke.db"
+    folder = tempfile.mkdtemp()
+    url = args.db or f"sqlite:///{folder}/keystroke.db"
     runtime = open_runtime(url)
     with runtime.sessions.begin() as session:
         add_staff(session, Actor.system(), username="bench", role=Role.CALLER, password="benchmark password")
@@ -99,6 +144,24 @@ async def main() -> None:
         f" p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
     )
     print(f"target 100 ms: median ratio {statistics.median(ms) / 100:.2f}, p99 ratio {p99 / 100:.2f}")
+    floor = [x * 1000 for x in sqlite_floor(folder)]
+    floor_median, floor_p99 = statistics.median(floor), percentile(floor, 0.99)
+    print(f"floor, bare SQLite insert + commit: median {floor_median:.2f} ms, p99 {floor_p99:.2f} ms")
+    print(f"where the time goes ({len(STEPS)} answers with every step):")
+    for label, start, end in BREAKDOWN:
+        spans = [(s[end] - s[start]) * 1000 for s in STEPS if start in s and end in s]
+        if spans:
+            print(
+                f"  {label:42} median {statistics.median(spans):6.2f} ms"
+                f"   p99 {percentile(spans, 0.99):6.2f} ms"
+            )
+    whole = [(s["drawn"] - s["pressed"]) * 1000 for s in STEPS if "drawn" in s]
+    if whole:
+        print(
+            f"ratio to the floor: median {statistics.median(whole) / floor_median:.0f}x,"
+            f" p99 {percentile(whole, 0.99) / floor_p99:.0f}x; target p99 under 25 ms:"
+            f" {percentile(whole, 0.99):.1f} ms"
+        )
 
 
 if __name__ == "__main__":

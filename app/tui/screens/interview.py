@@ -111,6 +111,11 @@ class InterviewScreen(CallScreen):
         self.drafts: dict[str, tuple[int, ...] | str] = {}  # typed or chosen, not yet saved
         self.special: int | None = None  # don't know / refused chosen on a typed answer
         self.latencies: list[float] = []  # seconds from Enter to the next question on screen
+        #: For each answer saved, when each step ended (time.monotonic()): pressed, validated, stored
+        #: (the service's statements, in the worker), saved (committed, back on the screen's thread),
+        #: shown (the next question's widgets in place), drawn (after the refresh that paints it).
+        self.steps: list[dict[str, float]] = []
+        self.answer_steps: dict[str, float] = {}  # the steps of the answer being saved
         self.type_ahead = TypeAhead(moves_on=MOVES_ON, immediate=IMMEDIATE)
 
     def call_ids(self) -> tuple[int | None, int | None]:
@@ -271,9 +276,16 @@ class InterviewScreen(CallScreen):
         body = self.query_one("#body", VerticalScroll)
         self.query_one("#more", Static).display = body.max_scroll_y > 0 and body.scroll_y < body.max_scroll_y
 
-    async def _show_and_time(self, question_id: str | None, notice: str, started: float) -> None:
+    async def _show_and_time(self, question_id: str | None, notice: str, steps: dict[str, float]) -> None:
         await self.show_question(question_id, notice)
-        self.latencies.append(time.monotonic() - started)
+        steps["shown"] = time.monotonic()
+        self.latencies.append(steps["shown"] - steps["validated"])
+
+        def drawn() -> None:
+            steps["drawn"] = time.monotonic()
+            self.steps.append(steps)
+
+        self.call_after_refresh(drawn)
 
     def _pipe(self, text: str) -> str:
         caller = self.survey_app.user
@@ -382,6 +394,7 @@ class InterviewScreen(CallScreen):
             if not self.saving:
                 self.type_ahead.ready()
             return
+        pressed = time.monotonic()
         try:
             answer = self._answer_from_widgets(question)
         except AnswerError as exc:
@@ -394,11 +407,13 @@ class InterviewScreen(CallScreen):
         self.saving = True
         self.query_one("#error", Static).update(Text(self.SAVING, style="italic"))
         started = time.monotonic()
+        steps = {"pressed": pressed, "validated": started}
         duration_ms = int((started - self.shown_at) * 1000)
         note = self.pending_note.pop(question.id, None)
         qid = question.id
 
         def saved(state: InterviewState) -> None:
+            steps["saved"] = time.monotonic()
             self.state = state
             self.drafts.pop(qid, None)
             if state.finished:
@@ -407,7 +422,7 @@ class InterviewScreen(CallScreen):
                 self.app.call_later(self._finished)
                 return
             following = state.engine.following(state.answers, qid) or state.current_question
-            self.call_later(self._show_and_time, following, self.notice_after(qid, state), started)
+            self.call_later(self._show_and_time, following, self.notice_after(qid, state), steps)
 
         def failed(error: BaseException) -> None:
             self.saving = False
@@ -417,6 +432,7 @@ class InterviewScreen(CallScreen):
             self.query_one("#error", Static).update(Text(f"Not saved: {message}. Press Enter to try again."))
             self.type_ahead.ready()
 
+        self.answer_steps = steps
         self.store_answer(qid, answer, duration_ms, note, saved, failed)
 
     def store_answer(
@@ -429,12 +445,13 @@ class InterviewScreen(CallScreen):
         failed: Callable[[BaseException], None],
     ) -> None:
         """Store the answer in a worker; `saved` gets the interview as it now stands."""
+        steps = self.answer_steps
         actor = self.actor
         catalogue = self.catalogue
         interview_id = self.state.interview_id
 
         def save(session):  # type: ignore[no-untyped-def]
-            return interviews.record_answer(
+            state = interviews.record_answer(
                 session,
                 actor,
                 catalogue,
@@ -444,6 +461,8 @@ class InterviewScreen(CallScreen):
                 duration_ms=duration_ms,
                 note=note,
             )
+            steps["stored"] = time.monotonic()
+            return state
 
         self.db(save, saved, failed=failed, group="answers")
 
