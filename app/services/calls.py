@@ -283,6 +283,7 @@ def quick_exit(
     *,
     attempt_id: int | None,
     interview_id: int | None,
+    note: str = "quick exit",
 ) -> CallEnded | None:
     """End the call at once, keeping every answer given.
 
@@ -302,7 +303,7 @@ def quick_exit(
             if started and state.case_id is not None:
                 if attempt_id is not None and _unfinished(session, attempt_id):
                     cases.finish_attempt(
-                        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note="quick exit"
+                        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note=note
                     )
                 held = cases.hold_case(session, state.case_id, utcnow())
                 return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=held, held=True)
@@ -310,7 +311,7 @@ def quick_exit(
     if attempt_id is None or not _unfinished(session, attempt_id):
         return None
     case_state = cases.finish_attempt(
-        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note="quick exit"
+        session, actor, catalogue, attempt_id, Outcome.UNSAFE_TO_TALK, note=note
     )
     return CallEnded(outcome=Outcome.UNSAFE_TO_TALK, partial=False, state=case_state)
 

@@ -35,6 +35,8 @@ T = TypeVar("T")
 
 #: How often a supervisor's screen looks for new safeguarding alerts.
 ALERT_POLL_SECONDS = 5
+#: How often a quick exit kept on this computer (the database was unreachable) is tried again.
+WAITING_EXITS_SECONDS = 10
 #: How often the app offers to maintain the cases (windows, stale allocations); one app does the work.
 MAINTENANCE_SECONDS = 60
 
@@ -104,6 +106,10 @@ class SurveyApp(App[None]):
     def catalogue(self) -> Catalogue:
         return self.runtime.catalogue
 
+    @property
+    def database(self) -> str:
+        return self.runtime.display_url
+
     # ------------------------------------------------------------ opening behind the sign-in screen
 
     def first_screen_drawn(self) -> None:
@@ -155,6 +161,8 @@ class SurveyApp(App[None]):
         self.watch_alerts()
         self.maintain_cases()
         self.idle.start()
+        self._record_waiting_exits()
+        self.set_interval(WAITING_EXITS_SECONDS, self._record_waiting_exits)
 
     # ------------------------------------------------------------ keys
 
@@ -286,6 +294,7 @@ class SurveyApp(App[None]):
             self.idle.lock()
         actor = self.user.actor()
         catalogue = self.runtime.catalogue
+        database = self.database
 
         def ended(result: calls.CallEnded | None) -> None:
             what = result.outcome.value.replace("_", " ") if result else "nothing to record"
@@ -293,11 +302,62 @@ class SurveyApp(App[None]):
             if isinstance(self.screen, HomeScreen):
                 self.screen.action_refresh()
 
+        def not_recorded(error: BaseException) -> None:
+            from app.services import pending_exits
+
+            if not isinstance(error, pending_exits.DatabaseUnreachable):
+                self.notify(f"The call could not be ended: {error}", title="Quick exit", severity="error")
+                return
+            try:
+                pending_exits.keep(database, actor, attempt_id, interview_id)
+            except (OSError, SurveyError) as exc:
+                self.notify(
+                    f"The database cannot be reached and this computer could not keep the quick exit"
+                    f" ({exc}): tell your supervisor which call it was.",
+                    title="Quick exit NOT recorded",
+                    severity="error",
+                    timeout=60,
+                )
+                return
+            self.notify(
+                "The database cannot be reached, so the call is not recorded yet. The quick exit is kept on"
+                " this computer and will be recorded as soon as the database is back; no case is offered to"
+                " you until then.",
+                title="Quick exit kept on this computer",
+                severity="warning",
+                timeout=30,
+            )
+
         self.db(
             lambda session: calls.quick_exit(
                 session, actor, catalogue, attempt_id=attempt_id, interview_id=interview_id
             ),
             ended,
+            failed=not_recorded,
+        )
+
+    def _record_waiting_exits(self) -> None:
+        """Record this caller's quick exits kept on this computer, if any, once the database answers."""
+        from app.services import pending_exits
+
+        if self.user is None or not pending_exits.waiting(self.database, self.user.actor()):
+            return
+        actor, catalogue, database = self.user.actor(), self.catalogue, self.database
+
+        def recorded(done: list[pending_exits.PendingExit]) -> None:
+            if done:
+                self.notify(
+                    f"The quick exit{'s' if len(done) > 1 else ''} kept on this computer"
+                    f" {'are' if len(done) > 1 else 'is'} now recorded.",
+                    title="Quick exit",
+                    timeout=8,
+                )
+
+        self.db(
+            lambda session: pending_exits.record_waiting(session, actor, catalogue, database),
+            recorded,
+            failed=lambda _: None,  # still unreachable: tried again in a few seconds
+            group="waiting-exits",
         )
 
     # ------------------------------------------------------------ database work
@@ -330,7 +390,12 @@ class SurveyApp(App[None]):
             except Exception as exc:
                 # The database's own words can quote what was written (a note, a name): screens get an
                 # incident number, the log the statement without its parameters.
-                raise log_incident(log, exc, "database task") from None
+                from app.services.pending_exits import DatabaseUnreachable, is_unreachable
+
+                incident = log_incident(log, exc, "database task")
+                if is_unreachable(exc):
+                    raise DatabaseUnreachable(f"the database cannot be reached ({incident.number})") from None
+                raise incident from None
             finally:
                 if ticket is not None:
                     self.writes.done(ticket)

@@ -47,6 +47,11 @@ class SurveyHost(Protocol):
         """Someone has signed in: remember them and start what their role needs."""
         ...
 
+    @property
+    def database(self) -> str:
+        """The database, as shown to people (no password)."""
+        ...
+
     def first_screen_drawn(self) -> None:
         """The sign-in screen is on the terminal: open the database behind it, if not open yet."""
         ...

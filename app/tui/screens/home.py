@@ -10,7 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from app.clock import LOCAL
 from app.domain.permissions import Permission, can
 from app.domain.text import display
-from app.services import calls, cases, interviews, workload
+from app.services import calls, cases, interviews, pending_exits, workload
 from app.services.workload import CallerSummary
 from app.tui import keys
 from app.tui.screens.base import SurveyScreen
@@ -160,15 +160,22 @@ class HomeScreen(SurveyScreen[None]):
     def action_next_case(self) -> None:
         actor = self.actor
         catalogue = self.catalogue
-        self.query_one("#message", Static).update("Finding your next case…")
+        database = self.survey_app.database
+        message = self.query_one("#message", Static)
+        message.update("Finding your next case…")
 
         def allocate(session):  # type: ignore[no-untyped-def]
+            # A quick exit kept on this computer is recorded first: its case must not come back.
+            pending_exits.record_waiting(session, actor, catalogue, database)
             allocation = cases.next_case(session, actor, catalogue)
             if allocation.case is None:
                 return allocation, None
             return allocation, calls.screening_for(session, actor, catalogue, allocation.case.case_id)
 
-        self.db(allocate, self._allocated)
+        def failed(error: BaseException) -> None:
+            message.update(Text(f"No case: {error}."))
+
+        self.db(allocate, self._allocated, failed=failed)
 
     def _allocated(self, result: tuple[cases.Allocation, calls.ScreeningView | None]) -> None:
         from app.tui.screens.screening import ScreeningScreen
@@ -184,6 +191,15 @@ class HomeScreen(SurveyScreen[None]):
     def _offer_resume(self) -> None:
         actor = self.actor
         if not can(actor, Permission.CALL_CASES):
+            return
+        catalogue, database = self.catalogue, self.survey_app.database
+        if pending_exits.waiting(database, actor):  # recorded first, or its interview would be offered
+
+            def resumable(session):  # type: ignore[no-untyped-def]
+                pending_exits.record_waiting(session, actor, catalogue, database)
+                return interviews.resumable_interview(session, actor)
+
+            self.db(resumable, self._resume_found, failed=lambda _: None)
             return
         self.db(
             lambda session: interviews.resumable_interview(session, actor), self._resume_found, write=False
