@@ -32,6 +32,7 @@ async def test_an_answer_after_a_stale_release_is_refused_on_the_screen(runtime:
         assert isinstance(app.screen, InterviewScreen)
         text = " ".join(screen_text(app).split())
         assert f"Not saved: case {case_id} has been closed, so this interview has ended" in text
+        assert "Press Ctrl+X to leave the call" in text and "try again" not in text
         assert "Traceback" not in text
     with runtime.readers() as session:
         interview = session.scalar(select(Interview).where(Interview.case_id == case_id))

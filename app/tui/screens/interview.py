@@ -429,7 +429,10 @@ class InterviewScreen(CallScreen):
             if note is not None:
                 self.pending_note[qid] = note
             message = str(error) if isinstance(error, Exception) and str(error) else "not saved"
-            self.query_one("#error", Static).update(Text(f"Not saved: {message}. Press Enter to try again."))
+            # A refusal (the case was taken away, the interview ended) will not change on a second Enter.
+            refused = isinstance(error, interviews.InterviewError)
+            after = " Press Ctrl+X to leave the call." if refused else " Press Enter to try again."
+            self.query_one("#error", Static).update(Text(f"Not saved: {message}.{after}"))
             self.type_ahead.ready()
 
         self.answer_steps = steps
