@@ -54,3 +54,10 @@ def test_an_up_to_date_database_opens_without_alembic(db_url: str, tmp_path: Pat
 
 def test_the_newest_migration_read_from_the_files_is_alembics_head() -> None:
     assert _file_heads() == {head_revision()}
+
+
+def test_the_sign_in_screen_needs_neither_the_database_layer_nor_the_commands(tmp_path: Path) -> None:
+    """A plain `survey` draws its sign-in screen first: what that takes loads no SQLAlchemy, no Typer."""
+    loaded = modules_after("import app.cli.start, app.tui.app, app.tui.screens.login\n", tmp_path)
+    assert "app.tui.screens.login" in loaded
+    assert not loaded & {"sqlalchemy", "typer", "pydantic", "alembic", "argon2"}
