@@ -121,6 +121,25 @@ def test_a_stale_release_mid_interview_ends_it_as_a_break_off_and_refuses_more_a
     assert no_offer(runtime, ann)
 
 
+def test_a_stale_release_still_works_while_the_surveys_file_is_broken(
+    runtime: Runtime, staff: dict[str, Actor]
+) -> None:
+    """A broken file makes its survey unavailable; a call already held is still released, from the
+    version in use, and the minute's maintenance goes on."""
+    from app.services.catalogue import Catalogue
+
+    case_id, attempt_id, interview_id = interview_under_way(runtime, staff["ann"], answers=2)
+    without = Catalogue()  # the example survey's file no longer loads
+
+    released = run(runtime, lambda s: cases.release_stale(s, without, utcnow() + timedelta(hours=25)))
+
+    assert released == 1
+    assert stored(runtime, interview_id) == (interviews.PARTIAL, ["identity", "safe_to_talk"])
+    with runtime.readers() as session:
+        assert session.get_one(Attempt, attempt_id).outcome == "break_off"
+        assert session.get_one(Case, case_id).status == "closed"
+
+
 def test_a_stale_release_before_any_answer_takes_the_case_back_and_refuses_the_screen(
     runtime: Runtime, staff: dict[str, Actor]
 ) -> None:

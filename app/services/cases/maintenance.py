@@ -39,7 +39,7 @@ from app.services.cases.common import (
 )
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.settings import BureauSettings, get_settings
-from app.store.models import Answer, Attempt, Case, Interview, MaintenanceRun
+from app.store.models import Answer, Attempt, Case, Interview, MaintenanceRun, QuestionnaireVersion
 
 #: How often the cases are maintained (stale allocations released, windows refreshed).
 MAINTENANCE_EVERY = timedelta(minutes=1)
@@ -198,7 +198,7 @@ def _release_stale(session: Session, catalogue: Catalogue, settings: BureauSetti
     for case_id, attempt_id in with_attempt.items():
         case_row = _case_for_update(session, case_id)
         attempt = session.get_one(Attempt, attempt_id)
-        questionnaire = catalogue.get(case_row.survey)
+        questionnaire = _questionnaire_of(session, catalogue, case_row.survey)
         outcome, partial = _stale_outcome(session, catalogue, questionnaire, attempt_id)
         attempt.outcome = outcome.value
         attempt.partial = partial
@@ -216,6 +216,22 @@ def _release_stale(session: Session, catalogue: Catalogue, settings: BureauSetti
         )
         released += 1
     return released
+
+
+def _questionnaire_of(session: Session, catalogue: Catalogue, survey: str) -> Questionnaire:
+    """The survey's questionnaire; while its file cannot be loaded, the newest version in use.
+
+    A broken file makes its survey unavailable for new calls, but a call already held must still be
+    released, and the other surveys' maintenance must not stop for it.
+    """
+    if survey in catalogue.questionnaires:
+        return catalogue.get(survey)
+    newest = session.scalar(
+        select(func.max(QuestionnaireVersion.version)).where(QuestionnaireVersion.survey == survey)
+    )
+    if newest is None:
+        return catalogue.get(survey)  # never used here: the error names the survey and the files
+    return stored_questionnaire(session, survey, newest)
 
 
 def _stale_outcome(
