@@ -99,13 +99,15 @@ COMMENTS = [
     "The support worker made a real difference.",
     "I didn't know who to contact after the first visit.",
 ]
+#: Staff names share no word with the victims' (FIRST, LAST): a staff name on screen never reads as a
+#: victim's, and a test looking for a victim's name never finds a member of staff.
 STAFF = [
-    ("caller1", Role.CALLER, "Alex Ashdown"),
-    ("caller2", Role.CALLER, "Robin Hollins"),
-    ("caller3", Role.CALLER, "Quinn Larkspur"),
-    ("supervisor", Role.SUPERVISOR, "Sam Oakhurst"),
-    ("analyst", Role.ANALYST, "Ash Kettlewell"),
-    ("admin", Role.ADMIN, "Drew Merriman"),
+    ("caller1", Role.CALLER, "Morwenna Westacott"),
+    ("caller2", Role.CALLER, "Tamsin Penhaligon"),
+    ("caller3", Role.CALLER, "Ewan Trevithick"),
+    ("supervisor", Role.SUPERVISOR, "Greer Blackmore"),
+    ("analyst", Role.ANALYST, "Idris Ravenscroft"),
+    ("admin", Role.ADMIN, "Bryony Whitcombe"),
 ]
 
 

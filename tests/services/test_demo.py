@@ -69,3 +69,10 @@ def test_demo_appointments_are_inside_calling_hours(runtime: Runtime) -> None:
         ).all()
     assert booked
     assert all(hours.contains(at) for at in booked), [at for at in booked if not hours.contains(at)]
+
+
+def test_staff_names_share_no_word_with_victims_names() -> None:
+    """A staff name on screen never reads as a victim's (and a test for a victim's name never finds one)."""
+    from app.services.demo import FIRST, LAST, STAFF
+
+    assert not {word for _, _, name in STAFF for word in name.split()} & {*FIRST, *LAST}

@@ -118,13 +118,13 @@ def test_every_bad_row_is_reported_and_nothing_imported(
     path = DATA / "bad_rows.csv"
     name = str(path)
     assert problems_of(sessions, catalogue, path) == [
-        f"{name}:2: overall_sat: 8 is not a code of 'overall_sat' (codes 1, 2, 3, 4, 5, 6, 7)",
+        f"{name}:2: overall_sat: 8 is not a code of 'overall_sat' (codes 1, 2, 3, 4, 5, 6, 7, 99)",
         f"{name}:3: survey: unknown survey 'stalking' (known: burglary, domestic_abuse, hate_crime, pilot,"
         " rape)",
         f"{name}:4: completed_at: '2019-02-30' is not a date or time (use 2020-08-14 or"
         " 2020-08-14T10:32:05+01:00)",
         f"{name}:5: division: missing",
-        f"{name}:6: overall_sat: 'x' is not a code (codes 1, 2, 3, 4, 5, 6, 7)",
+        f"{name}:6: overall_sat: 'x' is not a code (codes 1, 2, 3, 4, 5, 6, 7, 99)",
         f"{name}:8: interview_id: 'B-6' is also on line 7",
         f"{name}:9: completed_at: '2999-01-01' is in the future",
         f"{name}:10: 7 cells, but the header has 6 columns",
@@ -305,7 +305,7 @@ def test_a_long_file_streams_and_a_bad_last_row_imports_nothing(
         handle.write("L-99999,domestic_abuse,2019-03-01,North,,,9\r\n")
     assert problems_of(sessions, catalogue, path) == [
         f"{path}:{rows + 2}: interview_id: 'L-00003' is also on line 5",
-        f"{path}:{rows + 3}: overall_sat: 9 is not a code of 'overall_sat' (codes 1, 2, 3, 4, 5, 6, 7)",
+        f"{path}:{rows + 3}: overall_sat: 9 is not a code of 'overall_sat' (codes 1, 2, 3, 4, 5, 6, 7, 99)",
     ]
 
     good = long_file(tmp_path, rows, encoding="cp1252")
