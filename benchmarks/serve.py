@@ -150,7 +150,11 @@ async def caller_work(
     if measured is not None:
         await measured()
     await send("n")
-    await screen.wait_for("Automatic checks")
+    text, _ = await screen.wait_for("Automatic checks|No case to call")
+    if "No case to call" in text:
+        raise RuntimeError(
+            f"{username} was offered no case: {text.split('No case to call', 1)[1].splitlines()[0]}"
+        )
     await asyncio.sleep(0.5)  # some surveys have checks to confirm from the case notes, some none
     text = screen.text()
     checks = len(re.findall(r"(?m)^\s*(?:▶\s*)?\d+\. \[", text))
@@ -353,7 +357,8 @@ async def main() -> None:
     users = [f"bench{n:02d}" for n in range(1, sum(rounds) + args.terminal_runs + 1)]
     runtime = open_runtime(url)
     with runtime.sessions.begin() as session:
-        load_demo(session, runtime.catalogue, cases_per_survey=max(30, len(users)))
+        # The demo closes many of its cases (interviews done, refusals): enough for every tab to get one.
+        load_demo(session, runtime.catalogue, cases_per_survey=max(30, 4 * len(users)))
         set_setting(session, Actor.system(), "calling_hours", "Mon-Sun 00:00-24:00")
         for username in users:
             add_staff(session, Actor.system(), username=username, role=Role.CALLER, password=PASSWORD)
