@@ -25,9 +25,15 @@ def memory_kb(field: str) -> int:
     raise RuntimeError(f"no {field} in /proc/self/status")
 
 
-def report(seconds: float, rows: int, before_kb: int) -> None:
-    """The child's last line: its time, rows, memory before the work and peak (KiB)."""
-    figures = {"seconds": seconds, "rows": rows, "before_kb": before_kb, "peak_kb": memory_kb("VmHWM")}
+def report(seconds: float, rows: int, before_kb: int, note: str = "") -> None:
+    """The child's last line: its time, rows, memory before the work and peak (KiB), and a note."""
+    figures = {
+        "seconds": seconds,
+        "rows": rows,
+        "before_kb": before_kb,
+        "peak_kb": memory_kb("VmHWM"),
+        "note": note,
+    }
     print(json.dumps(figures), flush=True)
 
 
@@ -37,6 +43,7 @@ class Measured:
     rows: int
     before_mb: float
     peak_mb: float
+    note: str = ""
 
     @property
     def rate(self) -> float:
@@ -58,5 +65,9 @@ def run_child(module: str, *args: str) -> Measured:
         raise RuntimeError(f"{module} {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     figures = json.loads(done.stdout.strip().splitlines()[-1])
     return Measured(
-        figures["seconds"], figures["rows"], figures["before_kb"] / 1024, figures["peak_kb"] / 1024
+        figures["seconds"],
+        figures["rows"],
+        figures["before_kb"] / 1024,
+        figures["peak_kb"] / 1024,
+        figures.get("note", ""),
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import csv
+import logging
 import os
 import pstats
 import random
@@ -154,11 +155,23 @@ def write_extract(path: Path, rows: int, on: date, seed: int = 2026) -> None:
             out.write(",".join(values[c] for c in COLUMNS) + "\r\n")
 
 
+class _StageLog(logging.Handler):
+    """Keeps the import's own log line of its stages' timings (no personal data)."""
+
+    last = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.last = record.getMessage().split("; ", 1)[-1]
+
+
 def child_import(url: str, extract: str) -> None:
     """Import the extract into the (migrated) database at `url`, in one transaction, nothing cached."""
     catalogue = load_catalogue(bundled_dir())
     engine = make_engine(url)
     sessions = make_session_factory(engine)
+    stages = _StageLog()
+    logging.getLogger("app.services.sample").addHandler(stages)
+    logging.getLogger("app.services.sample").setLevel(logging.INFO)
     before = memory_kb("VmRSS")
     started = time.perf_counter()
     with sessions.begin() as session:
@@ -169,7 +182,7 @@ def child_import(url: str, extract: str) -> None:
     engine.dispose()
     if stored != summary.imported:
         raise RuntimeError(f"{stored} cases stored, {summary.imported} imported")
-    report(seconds, summary.imported + summary.already_present, before)
+    report(seconds, summary.imported + summary.already_present, before, stages.last)
 
 
 def child_floor(url: str, extract: str) -> None:
@@ -210,6 +223,7 @@ def bench(label: str, url: str, path: Path, rows: int) -> dict[str, Measured]:
     }
     print(f"{label}, {rows:,} rows:")
     print(results["import"].line("  survey sample import"))
+    print(f"    stages: {results['import'].note}")
     print(results["floor"].line("  floor: csv reader + executemany"))
     ratio = results["import"].seconds / results["floor"].seconds
     print(f"  import: {ratio:.1f}x the floor's time")
