@@ -77,6 +77,7 @@ def export_changes_command(
         str | None, typer.Option("--format", "-f", help="csv or xlsx. Default: from the file's extension.")
     ] = None,
     include_partial: PartialOption = False,
+    quiet: QuietOption = False,
 ) -> None:
     """The change history of the interviews `survey export` writes for the same range.
 
@@ -89,7 +90,7 @@ def export_changes_command(
     export_format = parse_format(format, output)
     runtime = open_runtime_for(ctx)
     try:
-        with runtime.sessions.begin() as session:
+        with runtime.sessions.begin() as session, progress_bar(quiet) as progress:
             result = export_changes(
                 session,
                 actor(ctx),
@@ -100,6 +101,7 @@ def export_changes_command(
                 export_format,
                 output,
                 include_partial=include_partial,
+                progress=progress,
             )
     finally:
         runtime.close()

@@ -119,3 +119,10 @@ def test_export_shows_progress_on_a_terminal_and_nowhere_else(signed_in: SignIn,
 
     piped = analyst(*export, str(tmp_path / "da.parquet"))
     assert piped.returncode == 0 and piped.stderr == ""
+
+    changes = ("export-changes", "domestic_abuse", "--from", "2019-04-01", "--to", "2019-09-30", "-o")
+    code, terminal, stdout = on_terminal(tmp_path, *changes, str(tmp_path / "ch.csv"), role="analyst")
+    assert code == 0, terminal
+    assert "Writing the change history" in terminal and stdout.startswith("exported 0 changes")
+    piped = analyst(*changes, str(tmp_path / "ch2.csv"))
+    assert piped.returncode == 0 and piped.stderr == ""

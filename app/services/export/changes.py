@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.clock import LOCAL
 from app.domain.permissions import Actor, Permission, require
+from app.progress import SILENT, Progress
 from app.services.catalogue import Catalogue
 from app.services.export.columns import CHANGE_COLUMNS
 from app.services.export.csv_file import write_csv_rows
@@ -78,6 +79,7 @@ def export_changes(
     fmt: ExportFormat | str,
     path: Path | str,
     include_partial: bool = False,
+    progress: Progress = SILENT,
 ) -> ExportResult:
     """The change history of the interviews an export of the same range holds, as CSV or .xlsx."""
     require(actor, Permission.EXPORT)
@@ -86,7 +88,8 @@ def export_changes(
     if export_format not in (ExportFormat.CSV, ExportFormat.XLSX):
         raise ExportError(f"{path}: the change history is written as csv or xlsx")
     plan = plan_export(session, catalogue, survey, start, end, include_partial=include_partial)
-    counted = Counted(change_rows(session, plan))
+    progress.start("Writing the change history", None, unit="changes")
+    counted = Counted(change_rows(session, plan), progress)
     with atomic_file(path) as temporary:
         if export_format is ExportFormat.CSV:
             write_csv_rows(temporary, list(CHANGE_COLUMNS), ([r[c] for c in CHANGE_COLUMNS] for r in counted))
