@@ -101,3 +101,17 @@ def _detail(text: str | None) -> dict[str, Any]:
     except ValueError:
         return {"text": text}
     return value if isinstance(value, dict) else {"value": value}
+
+
+def case_viewed(session: Session, actor: Actor, case_id: int, screen: str) -> None:
+    """Record that `actor` was shown a case's personal data (name, numbers) on `screen`."""
+    session.add(
+        AuditEvent(
+            at=utcnow(),
+            staff_id=actor.staff_id,
+            action="personal_data_viewed",
+            entity="case",
+            entity_id=str(case_id),
+            detail=json.dumps({"screen": screen}),
+        )
+    )

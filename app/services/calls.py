@@ -6,7 +6,6 @@ These use cases combine the case rules (app.services.cases) with the interview r
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -22,9 +21,10 @@ from app.domain.permissions import Actor
 from app.domain.questionnaire import ExclusionReason, StopOutcome
 from app.errors import SurveyError
 from app.services import cases, interviews
+from app.services.audit import case_viewed
 from app.services.catalogue import Catalogue
 from app.services.settings import BureauSettings, CallingHours, get_settings
-from app.store.models import Attempt, AuditEvent, Case, Interview, ScreeningDecision
+from app.store.models import Attempt, Case, Interview, ScreeningDecision
 
 
 @dataclass(frozen=True)
@@ -112,16 +112,7 @@ def screening_for(session: Session, actor: Actor, catalogue: Catalogue, case_id:
     numbers = [Number("Main", case.phone, _display_number(case.phone))] if case.phone else []
     if case.alt_phone:
         numbers.append(Number("Alternative", case.alt_phone, _display_number(case.alt_phone)))
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            staff_id=actor.staff_id,
-            action="personal_data_viewed",
-            entity="case",
-            entity_id=str(case_id),
-            detail=json.dumps({"screen": "screening"}),
-        )
-    )
+    case_viewed(session, actor, case_id, "screening")
     return ScreeningView(
         case_id=case.id,
         survey=case.survey,

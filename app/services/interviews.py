@@ -22,6 +22,7 @@ from app.domain.permissions import Actor, Permission, require
 from app.domain.questionnaire import PLACEHOLDER, Questionnaire, StopOutcome
 from app.domain.text import clean_note
 from app.errors import SurveyError
+from app.services.audit import case_viewed
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.tallies import tally_interviews
 from app.store.models import Answer as AnswerRow
@@ -606,16 +607,7 @@ def case_contact(session: Session, actor: Actor, case_id: int) -> CaseContact:
     case = session.get(Case, case_id)
     if case is None:
         raise InterviewError(f"case {case_id} does not exist")
-    session.add(
-        AuditEvent(
-            at=utcnow(),
-            staff_id=actor.staff_id,
-            action="personal_data_viewed",
-            entity="case",
-            entity_id=str(case_id),
-            detail=json.dumps({"screen": "alerts"}),
-        )
-    )
+    case_viewed(session, actor, case_id, "alerts")
     return CaseContact(
         case_id=case.id,
         survey=case.survey,

@@ -126,6 +126,14 @@ def list_held(session: Session, actor: Actor, catalogue: Catalogue) -> list[Held
     return held
 
 
+def _held_for_update(session: Session, case_id: int) -> Case:
+    """The held case, locked for the change; refused if it is not (or no longer) held."""
+    case_row = _case_for_update(session, case_id)
+    if case_row.status != HELD:
+        raise CaseError(f"case {case_id} is {case_row.status}, not held")
+    return case_row
+
+
 def retry_held(
     session: Session,
     actor: Actor,
@@ -139,9 +147,7 @@ def retry_held(
     require(actor, Permission.HANDLE_SAFEGUARDING)
     text = _reason_text(reason)
     now = now or utcnow()
-    case_row = _case_for_update(session, case_id)
-    if case_row.status != HELD:
-        raise CaseError(f"case {case_id} is {case_row.status}, not held")
+    case_row = _held_for_update(session, case_id)
     if retry_from.tzinfo is None:
         raise CaseError("the retry time needs a time zone")
     case_row.status = OPEN
@@ -168,9 +174,7 @@ def close_held(
     require(actor, Permission.HANDLE_SAFEGUARDING)
     text = _reason_text(reason)
     now = now or utcnow()
-    case_row = _case_for_update(session, case_id)
-    if case_row.status != HELD:
-        raise CaseError(f"case {case_id} is {case_row.status}, not held")
+    case_row = _held_for_update(session, case_id)
     interview = _interview(session, case_id)
     partial = _reached_partial(session, catalogue, interview)
     if interview is not None:
