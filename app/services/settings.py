@@ -6,6 +6,7 @@ checked when set, so a stored value is always valid unless someone edits the tab
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable
@@ -212,10 +213,16 @@ def _parse(key: str, text: str) -> Any:
 
 
 def get_settings(session: Session) -> BureauSettings:
-    """Every setting, from the table or its default."""
-    stored = _stored(session)
-    values = {key: _parse(key, stored.get(key, spec.default)) for key, spec in SPECS.items()}
-    return BureauSettings(**values)
+    """Every setting, from the table or its default (read in the caller's transaction, every time)."""
+    return _settings_from(frozenset(_stored(session).items()))
+
+
+@functools.lru_cache(maxsize=8)
+def _settings_from(stored: frozenset[tuple[str, str]]) -> BureauSettings:
+    # Parsing is the dear part (calling hours), and the stored text rarely changes: the same text
+    # gives the same (frozen) settings.
+    given = dict(stored)
+    return BureauSettings(**{key: _parse(key, given.get(key, spec.default)) for key, spec in SPECS.items()})
 
 
 def list_settings(session: Session) -> list[SettingRow]:

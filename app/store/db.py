@@ -11,19 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: SQLite's own waiting only
-    fcntl = None  # type: ignore[assignment]
-
 import platformdirs
 from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.errors import SurveyError
 from app.files import private_dir, private_file
+from app.store.turns import writer_turn
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +53,7 @@ _MIGRATION_LOCK_KEY = int.from_bytes(b"surveydb", "big")
 # deadlock or serialisation failure) is rolled back and run again this many times in all.
 TRANSACTION_TRIES = 3
 _CONFLICT_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-# SQLite writers' turns (see _sqlite_writer_turn).
-_WRITER_POLL_S = 0.002
+# How long a SQLite writer waits for its turn before going on to SQLite's own waiting (app.store.turns).
 _WRITER_PATIENCE_S = 10.0
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*)://")
@@ -128,6 +124,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         _private_sqlite_files(parsed)
         engine = create_engine(parsed, **kw)
+        engine.dialect.statement_compiler = _SQLiteCompiler
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
@@ -138,6 +135,17 @@ def make_engine(url: str, **kw: Any) -> Engine:
         if name not in parsed.query:
             connect_args.setdefault(name, value)
     return create_engine(parsed, connect_args=connect_args, **kw)
+
+
+class _SQLiteCompiler(SQLiteCompiler):
+    """SQLite's statement compiler, writing out table hints such as `INDEXED BY`, which it leaves out.
+
+    `select(...).with_hint(Case, "INDEXED BY ix_name", "sqlite")` then tells SQLite's planner which
+    index to walk (and fails loudly, rather than sorting, if that index cannot serve the query).
+    """
+
+    def get_from_hint_text(self, table: Any, text: str | None) -> str | None:
+        return text
 
 
 def _private_sqlite_files(url: URL) -> None:
@@ -225,40 +233,21 @@ def run_transaction(
 
 @contextmanager
 def _sqlite_writer_turn(sessions: sessionmaker[Session]) -> Iterator[None]:
-    """Writers to one SQLite file (in any process) take turns through a lock file beside it.
+    """Writers to one SQLite file (in any process or thread) take turns in order (app.store.turns).
 
-    SQLite's own busy handler sleeps longer and longer (up to 0.1 s) between looks at the lock, so
-    under many writers one can starve until busy_timeout fails it. Here each waiter looks every
-    `_WRITER_POLL_S`, so the lock passes on at once. After `_WRITER_PATIENCE_S` (a holder stopped, say)
-    it goes on without its turn, to SQLite's own waiting. Nothing for PostgreSQL or read-only sessions.
+    Nothing for PostgreSQL, read-only sessions or a database in memory.
     """
     path = _writer_lock_path(sessions)
     if path is None:
         yield
         return
-    try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    except OSError:
-        yield  # a folder we cannot write to: SQLite reports it in its own words
-        return
-    try:
-        deadline = time.monotonic() + _WRITER_PATIENCE_S
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    break
-                time.sleep(_WRITER_POLL_S)
+    with writer_turn(path, _WRITER_PATIENCE_S):
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 def _writer_lock_path(sessions: sessionmaker[Session]) -> str | None:
     bind = sessions.kw.get("bind")
-    if fcntl is None or not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
+    if not isinstance(bind, Engine) or bind.dialect.name != "sqlite":
         return None
     if bind.get_execution_options().get(READ_ONLY):
         return None

@@ -1,6 +1,7 @@
 """The database tables, as SQLAlchemy models; migrations/ must create exactly these."""
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
@@ -14,7 +15,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     false,
+    literal_column,
     text,
     true,
 )
@@ -169,6 +172,31 @@ class Case(Base):
     attempts: Mapped[list["Attempt"]] = relationship(back_populates="case", order_by="Attempt.id")
     screening_decisions: Mapped[list["ScreeningDecision"]] = relationship(
         back_populates="case", order_by="ScreeningDecision.id"
+    )
+
+
+# Allocation's queue: open cases in the pool, in the order they are offered, one index per kind of
+# case, so that finding the next few is a walk down an index, not a sort of every open case. The
+# conditions are written as literals (status = 'open', attempt_count = 0): SQLite and PostgreSQL use a
+# partial index only for a query that says the same (app.services.cases.allocation builds it from
+# these very clauses).
+QUEUE_POOL = (Case.status == literal_column("'open'"), Case.allocated_to_id.is_(None))
+QUEUE_APPOINTMENTS = (*QUEUE_POOL, Case.appointment_by_id.is_not(None))
+QUEUE_UNTRIED = (*QUEUE_POOL, Case.appointment_by_id.is_(None), Case.attempt_count == literal_column("0"))
+QUEUE_RETRIES = (*QUEUE_POOL, Case.appointment_by_id.is_(None), Case.attempt_count > literal_column("0"))
+
+
+def _queue_index(name: str, columns: tuple[Any, ...], where: tuple[Any, ...]) -> Index:
+    return Index(name, *columns, sqlite_where=and_(*where), postgresql_where=and_(*where))
+
+
+_queue_index("ix_cases_queue_appointments", (Case.next_call_at, Case.id), QUEUE_APPOINTMENTS)
+_queue_index("ix_cases_queue_untried", (Case.report_date, Case.id), QUEUE_UNTRIED)
+for _band in ("morning", "afternoon", "evening"):
+    _queue_index(
+        f"ix_cases_queue_{_band}",
+        (getattr(Case, f"attempts_{_band}"), Case.last_attempt_at, Case.id),
+        QUEUE_RETRIES,
     )
 
 

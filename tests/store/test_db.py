@@ -1,6 +1,5 @@
 """Engines, sessions and constraints against real SQLite files and, when available, PostgreSQL."""
 
-import fcntl
 import os
 import stat
 import threading
@@ -29,6 +28,7 @@ from app.store.db import (
     run_transaction,
 )
 from app.store.models import Answer, Case, Interview, Setting, Staff, UTCDateTime
+from app.store.turns import writer_turn
 
 NOW = datetime(2025, 7, 1, 9, 30, tzinfo=UTC)
 
@@ -387,8 +387,6 @@ def test_sqlite_writers_take_turns_through_a_lock_file_beside_the_database(
     lock_path = make_url(db_url).database + "-writer"  # type: ignore[operator]
     run_transaction(session_factory, lambda session: session.execute(text("SELECT 1")))
     assert stat.S_IMODE(os.stat(lock_path).st_mode) == 0o600
-    holder = os.open(lock_path, os.O_RDWR)
-    fcntl.flock(holder, fcntl.LOCK_EX)  # another writer's turn
     wrote = threading.Event()
 
     def write() -> None:
@@ -398,12 +396,10 @@ def test_sqlite_writers_take_turns_through_a_lock_file_beside_the_database(
         )
         wrote.set()
 
-    writer = threading.Thread(target=write)
-    writer.start()
-    try:
+    with writer_turn(lock_path, patience=10):  # another writer's turn
+        writer = threading.Thread(target=write)
+        writer.start()
         assert not wrote.wait(0.3)  # waits for its turn...
-    finally:
-        os.close(holder)
     assert wrote.wait(10)  # ...and takes it when it comes
     writer.join()
     with session_factory() as session:

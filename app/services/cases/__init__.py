@@ -43,7 +43,6 @@ from app.services.cases.attempts import (
     start_attempt,
 )
 from app.services.cases.common import (
-    CANDIDATE_WINDOW,
     CLOSED,
     CLOSED_BY_SUPERVISOR,
     CLOSED_FINAL_OUTCOME,
@@ -101,7 +100,6 @@ __all__ = [
     "Allocation",
     "AttemptSummary",
     "Band",
-    "CANDIDATE_WINDOW",
     "CLOSED",
     "CLOSED_BY_SUPERVISOR",
     "CLOSED_FINAL_OUTCOME",

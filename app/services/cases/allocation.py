@@ -10,13 +10,10 @@ from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.clock import utcnow
-from app.domain.dispositions import (
-    SCREENED_OUT,
-)
+from app.domain.dispositions import SCREENED_OUT, AttemptRecord, Outcome
 from app.domain.permissions import Actor, Permission, require
 from app.services.cases.common import (
     _BAND_COLUMNS,
-    CANDIDATE_WINDOW,
     OPEN,
     AllocatedCase,
     Allocation,
@@ -24,9 +21,8 @@ from app.services.cases.common import (
     CaseState,
     _audit,
     _close,
+    _is_postgresql,
     _open_disposition,
-    _records,
-    _rowcount,
     _staff_id,
     _state,
     _when,
@@ -36,7 +32,7 @@ from app.services.cases.common import (
 )
 from app.services.catalogue import Catalogue
 from app.services.settings import BureauSettings, get_settings
-from app.store.models import Case, Staff
+from app.store.models import QUEUE_APPOINTMENTS, QUEUE_RETRIES, QUEUE_UNTRIED, Attempt, Case, Staff
 
 
 def next_case(
@@ -55,9 +51,8 @@ def next_case(
     evening), longest waiting first. A retry is not offered before its gap has passed. Outside calling
     hours no new case is offered (a case already held is still returned, so its call can be recorded).
     Fieldwork windows and stale allocations are not looked at here: `maintain_if_due` does that, once
-    a minute, in a transaction of its own. Candidates are read a few at a time; one that another caller
-    takes (or is taking) meanwhile is passed over for the next, until none is left, so "nothing due"
-    means that no due case was free.
+    a minute, in a transaction of its own. Each queue's first free case is claimed in one statement
+    (`_claim_first`), so "nothing due" means that no due case was free.
     """
     require(actor, Permission.CALL_CASES)
     me = _staff_id(actor)
@@ -83,38 +78,38 @@ def next_case(
     if not wanted:
         return Allocation(case=None, reason="no survey chosen")
 
-    contended = 0
-    lost: list[int] = []
-    while window := list(session.scalars(_candidates(me, wanted, settings, now, lost))):
-        for candidate in window:
-            if _claim(session, candidate, _offerable(me, wanted, settings, now), me, now):
-                case_row = session.get_one(Case, candidate, populate_existing=True)
-                _audit(session, me, "case_allocated", candidate, survey=case_row.survey, resumed=False)
-                return Allocation(case=_allocated(session, case_row), contended=contended)
-            contended += 1
-            lost.append(candidate)
-    return Allocation(case=None, reason=_nothing_due(session, wanted, now), contended=contended)
+    offerable = _offerable(me, wanted, settings, now)
+    for queue in _queues(me, wanted, settings, now):
+        case_row = _claim_first(session, queue, offerable, me, now)
+        if case_row is not None:
+            _audit(session, me, "case_allocated", case_row.id, survey=case_row.survey, resumed=False)
+            return Allocation(case=_allocated(session, case_row))
+    return Allocation(case=None, reason=_nothing_due(session, wanted, now))
 
 
-def _claim(session: Session, case_id: int, conditions: tuple[Any, ...], me: int, now: datetime) -> bool:
-    """Take one candidate for the caller, unless another caller is taking (or took) it meanwhile.
+def _claim_first(
+    session: Session, queue: Select[tuple[int]], offerable: tuple[Any, ...], me: int, now: datetime
+) -> Case | None:
+    """Claim the first case of a queue for the caller, in one statement; None when none is free.
 
-    PostgreSQL: lock the row, skipping it if another transaction holds it (SKIP LOCKED: no waiting, no
-    convoy on the best case). Both: the conditional UPDATE, whose row count says whether we won.
+    UPDATE ... WHERE id = (the queue's first) RETURNING the case. On SQLite the statement runs alone
+    (one writer at a time). On PostgreSQL the queue's walk locks the case it stops at and passes over
+    any that another caller's transaction has locked (FOR NO KEY UPDATE SKIP LOCKED): sixteen callers
+    asking at once each take a different case, without waiting for one another, and one that another
+    caller took (or called) meanwhile is checked again and passed over. So "nothing" means that no due
+    case in the queue was free.
     """
-    still = (Case.id == case_id, *conditions)
-    if (
-        session.scalar(select(Case.id).where(*still).with_for_update(skip_locked=True, key_share=True))
-        is None
-    ):
-        return False
-    claimed = session.execute(
+    first = queue.limit(1)
+    if _is_postgresql(session):
+        first = first.with_for_update(skip_locked=True, key_share=True)
+    claimed = session.scalars(
         update(Case)
-        .where(*still)
+        .where(Case.id == first.correlate(None).scalar_subquery(), *offerable)
         .values(allocated_to_id=me, allocated_at=now, last_activity_at=now)
-        .execution_options(synchronize_session=False)
+        .returning(Case),
+        execution_options={"synchronize_session": False, "populate_existing": True},
     )
-    return _rowcount(claimed) == 1
+    return claimed.one_or_none()
 
 
 def _offerable(me: int, surveys: list[str], settings: BureauSettings, now: datetime) -> tuple[Any, ...]:
@@ -135,30 +130,33 @@ def _offerable(me: int, surveys: list[str], settings: BureauSettings, now: datet
     )
 
 
-def _candidates(
-    me: int, surveys: list[str], settings: BureauSettings, now: datetime, exclude: list[int]
-) -> Select[tuple[int]]:
-    band_count = _BAND_COLUMNS[time_band(now)]
-    is_appointment = Case.appointment_by_id.is_not(None)
-    tier = case((Case.appointment_by_id == me, 0), (is_appointment, 1), (Case.attempt_count == 0, 2), else_=3)
-    query = (
-        select(Case.id)
-        .where(*_offerable(me, surveys, settings, now))
-        .order_by(
-            tier,
-            case((is_appointment, Case.next_call_at)),  # appointments: the earliest first
-            case((Case.attempt_count == 0, Case.report_date)),  # untried: the oldest report first
-            band_count,  # retries: fewest attempts at this time of day first
-            Case.last_attempt_at,  # then the longest waiting
-            Case.id,
-        )
-        # A few at a time, unlocked: with FOR UPDATE, PostgreSQL would sort every candidate in full
-        # (no top-N sort under LockRows); _claim locks the one it takes.
-        .limit(CANDIDATE_WINDOW)
+def _queues(me: int, surveys: list[str], settings: BureauSettings, now: datetime) -> list[Select[tuple[int]]]:
+    """The pool's queues in the order they are offered, each the walk down one partial index.
+
+    Appointments due (the caller's own first; another caller's once past the grace time), by time;
+    then cases never tried, oldest report first; then retries, fewest attempts at this time of day
+    first, longest waiting first. The WHERE of each repeats its index's own (QUEUE_* in the models),
+    which is what lets SQLite and PostgreSQL walk the index instead of sorting every open case.
+    """
+    grace_cutoff = now - timedelta(minutes=settings.appointment_grace_minutes)
+    band = time_band(now)
+    due = or_(Case.next_call_at.is_(None), Case.next_call_at <= now)
+    chosen = (Case.survey.in_(surveys), due)
+    appointments = (
+        _queue("ix_cases_queue_appointments", QUEUE_APPOINTMENTS, chosen)
+        .where(or_(Case.appointment_by_id == me, Case.next_call_at <= grace_cutoff))
+        .order_by(case((Case.appointment_by_id == me, 0), else_=1), Case.next_call_at, Case.id)
     )
-    if exclude:
-        query = query.where(Case.id.not_in(exclude))
-    return query
+    untried = _queue("ix_cases_queue_untried", QUEUE_UNTRIED, chosen).order_by(Case.report_date, Case.id)
+    retries = _queue(f"ix_cases_queue_{band.value}", QUEUE_RETRIES, chosen).order_by(
+        _BAND_COLUMNS[band], Case.last_attempt_at, Case.id
+    )
+    return [appointments, untried, retries]
+
+
+def _queue(index: str, pool: tuple[Any, ...], chosen: tuple[Any, ...]) -> Select[tuple[int]]:
+    # Without statistics SQLite's planner takes the (status, survey) index and sorts, so it is told.
+    return select(Case.id).with_hint(Case, f"INDEXED BY {index}", "sqlite").where(*pool, *chosen)
 
 
 def _nothing_due(session: Session, surveys: list[str], now: datetime) -> str:
@@ -176,7 +174,13 @@ def _nothing_due(session: Session, surveys: list[str], now: datetime) -> str:
 
 
 def _allocated(session: Session, case_row: Case) -> AllocatedCase:
-    records = _records(session, case_row.id)
+    attempts = session.execute(
+        select(Attempt.id, Attempt.outcome, Attempt.started_at, Attempt.partial)
+        .where(Attempt.case_id == case_row.id)
+        .order_by(Attempt.started_at, Attempt.id)
+    ).all()
+    records = [AttemptRecord(Outcome(a.outcome), a.started_at, a.partial) for a in attempts if a.outcome]
+    unfinished = min((a.id for a in attempts if a.outcome is None), default=None)
     latest = max(records, key=lambda r: r.at) if records else None
     return AllocatedCase(
         case_id=case_row.id,
@@ -195,7 +199,7 @@ def _allocated(session: Session, case_row: Case) -> AllocatedCase:
         last_attempt_at=case_row.last_attempt_at,
         appointment_at=case_row.next_call_at if case_row.appointment_by_id is not None else None,
         disposition=_open_disposition(records),
-        open_attempt_id=open_attempt_id(session, case_row.id),
+        open_attempt_id=unfinished,
         allocated_at=case_row.allocated_at,
     )
 

@@ -40,8 +40,6 @@ OUT_OF_FIELD_PERIOD = "out_of_field_period"
 
 #: Note on an attempt that `release_stale` closed because its caller went away.
 STALE_NOTE = "closed automatically: caller inactive"
-#: Candidates read at a time; when other callers win the race for all of them, the next ones are read.
-CANDIDATE_WINDOW = 8
 #: PostgreSQL advisory lock key: one app at a time refreshes windows and releases stale cases.
 _MAINTENANCE_LOCK_KEY = int.from_bytes(b"survcase", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
@@ -111,7 +109,6 @@ class Allocation:
     case: AllocatedCase | None
     reason: str | None = None
     resumed: bool = False  # the caller already held this case
-    contended: int = 0  # candidates another caller claimed first (lost conditional UPDATEs)
 
 
 @dataclass(frozen=True)
