@@ -216,7 +216,10 @@ def case_show(
 
 @case_cli.command("release-stale")
 def case_release_stale(ctx: typer.Context) -> None:
-    """Return to the pool every case whose caller has been inactive too long (stale_allocation_hours)."""
+    """Take back every case whose caller has been inactive too long (stale_allocation_hours).
+
+    A case with a call left unfinished is held for a supervisor; the others return to the pool.
+    """
     from app.services.cases import release_stale
 
     runtime = open_runtime_for(ctx)

@@ -283,7 +283,19 @@ def quick_exit(
     a date, or close as a break-off or partial) with the interview left in progress and every answer
     kept; before that (only the identity or safety check answered) the interview ends and the case
     is tried again later, as after any unsafe-to-talk call. Returns None when there was nothing to record.
+
+    A quick exit recorded late (kept on the caller's computer while the database could not be
+    reached) may find its call taken back meanwhile: released after a long pause and held for a
+    supervisor, or closed. The call is not touched then, but the quick exit is written on its note,
+    where the supervisor deciding what to do with the case reads it, and in the audit log.
     """
+    taken_back = _taken_back(session, actor, attempt_id, interview_id)
+    if taken_back is not None:
+        attempt_row, case_id = taken_back
+        if attempt_row is not None:
+            attempt_row.note = f"{attempt_row.note}\n{note}" if attempt_row.note else note
+        cases.audit_case(session, actor.staff_id, "quick_exit_recorded_late", case_id, note=note)
+        return None
     if interview_id is not None:
         interview = session.get(Interview, interview_id)
         if interview is not None and interview.status == interviews.IN_PROGRESS:
@@ -339,6 +351,21 @@ def end_call_keeping_interview(
         else None,
     )
     return CallEnded(outcome=outcome, partial=False, state=case_state)
+
+
+def _taken_back(
+    session: Session, actor: Actor, attempt_id: int | None, interview_id: int | None
+) -> tuple[Attempt | None, int] | None:
+    """The call's attempt and case when its case is no longer this caller's; None while it still is."""
+    interview = session.get(Interview, interview_id) if interview_id is not None else None
+    attempt_row = session.get(Attempt, attempt_id or (interview.attempt_id if interview else None) or -1)
+    case_id = attempt_row.case_id if attempt_row is not None else interview.case_id if interview else None
+    if case_id is None:
+        return None
+    case_row = session.get(Case, case_id, populate_existing=True)
+    if case_row is None or (case_row.status == cases.OPEN and case_row.allocated_to_id == actor.staff_id):
+        return None
+    return attempt_row, case_id
 
 
 def _unfinished(session: Session, attempt_id: int) -> bool:

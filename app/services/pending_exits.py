@@ -5,7 +5,10 @@ cannot be reached, the exit (which database, which caller, which attempt and int
 written to `pending_quick_exits.json` in the user's data folder (0600, written whole and synced before
 the caller is told), and recorded as soon as the database answers again: before that caller is offered
 any case or any interview to resume, and every few seconds while they are signed in. Until it is
-recorded the case stays allocated to that caller, so no one else is offered it either.
+recorded the case stays allocated to that caller, so no one else is offered it either; if that caller
+does not come back within `stale_allocation_hours`, the stale release holds the case for a supervisor
+(its call left unfinished) rather than offering it to anyone, and the quick exit, once recorded, is
+written on that call for the supervisor to read.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -16,12 +17,12 @@ from app.clock import utcnow
 from app.domain.engine import Answer
 from app.domain.permissions import Actor, Role
 from app.domain.questionnaire import StopOutcome
-from app.services import calls, cases, interviews
+from app.services import calls, cases, interviews, pending_exits
 from app.services.runtime import Runtime, open_runtime
 from app.services.settings import set_setting
 from app.services.staff import add_staff
 from app.store.models import Answer as AnswerRow
-from app.store.models import Attempt, Case, Interview
+from app.store.models import Attempt, AuditEvent, Case, Interview
 from tests.services.test_interviews import EXAMPLES
 
 T = TypeVar("T")
@@ -100,7 +101,7 @@ def no_offer(runtime: Runtime, caller: Actor) -> bool:
     return run(runtime, lambda s: interviews.resumable_interview(s, caller)) is None
 
 
-def test_a_stale_release_mid_interview_ends_it_as_a_break_off_and_refuses_more_answers(
+def test_a_stale_release_mid_interview_holds_the_case_and_refuses_more_answers(
     runtime: Runtime, staff: dict[str, Actor]
 ) -> None:
     ann = staff["ann"]
@@ -111,14 +112,17 @@ def test_a_stale_release_mid_interview_ends_it_as_a_break_off_and_refuses_more_a
     )
 
     assert released == 1
-    assert stored(runtime, interview_id) == (interviews.PARTIAL, ["identity", "safe_to_talk"])
+    assert stored(runtime, interview_id) == (interviews.IN_PROGRESS, ["identity", "safe_to_talk"])
     with runtime.readers() as session:
         assert session.get_one(Attempt, attempt_id).outcome == "break_off"
-        assert session.get_one(Case, case_id).status == "closed"
-    with pytest.raises(interviews.InterviewError, match=f"case {case_id} has been closed, so this interview"):
+        assert session.get_one(Case, case_id).status == "held"
+    with pytest.raises(interviews.InterviewError, match=f"case {case_id} is no longer allocated to you"):
         answer(runtime, ann, interview_id, "kept_informed", Answer(code=1))
     assert stored(runtime, interview_id)[1] == ["identity", "safe_to_talk"]
     assert no_offer(runtime, ann)
+    # The supervisor closes it: the interview ends as broken off, every answer kept.
+    run(runtime, lambda s: cases.close_held(s, staff["sue"], runtime.catalogue, case_id, "no contact"))
+    assert stored(runtime, interview_id) == (interviews.PARTIAL, ["identity", "safe_to_talk"])
 
 
 def test_a_stale_release_still_works_while_the_surveys_file_is_broken(
@@ -134,13 +138,12 @@ def test_a_stale_release_still_works_while_the_surveys_file_is_broken(
     released = run(runtime, lambda s: cases.release_stale(s, without, utcnow() + timedelta(hours=25)))
 
     assert released == 1
-    assert stored(runtime, interview_id) == (interviews.PARTIAL, ["identity", "safe_to_talk"])
     with runtime.readers() as session:
         assert session.get_one(Attempt, attempt_id).outcome == "break_off"
-        assert session.get_one(Case, case_id).status == "closed"
+        assert session.get_one(Case, case_id).status == "held"
 
 
-def test_a_stale_release_before_any_answer_takes_the_case_back_and_refuses_the_screen(
+def test_a_stale_release_before_any_answer_holds_the_case_and_refuses_the_screen(
     runtime: Runtime, staff: dict[str, Actor]
 ) -> None:
     ann, bob = staff["ann"], staff["bob"]
@@ -157,14 +160,55 @@ def test_a_stale_release_before_any_answer_takes_the_case_back_and_refuses_the_s
         run(runtime, lambda s: interviews.add_note(s, ann, interview_id, "identity", "call back"))
     assert stored(runtime, interview_id) == (interviews.IN_PROGRESS, [])
     assert no_offer(runtime, ann)
-    # The next caller to get the case (after the retry gap) carries the interview on.
     later = utcnow() + timedelta(hours=28)
+    assert run(runtime, lambda s: cases.next_case(s, bob, runtime.catalogue, now=later)).case is None
+    # A supervisor tries it again; the next caller to get it carries the interview on.
+    run(
+        runtime,
+        lambda s: cases.retry_held(s, staff["sue"], case_id, later - timedelta(hours=1), "seen: safe to try"),
+    )
     allocation = run(runtime, lambda s: cases.next_case(s, bob, runtime.catalogue, now=later))
     assert allocation.case is not None and allocation.case.case_id == case_id
     attempt = run(runtime, lambda s: cases.start_attempt(s, bob, case_id, "+442079460096"))
     state = run(runtime, lambda s: calls.start_interview_call(s, bob, runtime.catalogue, case_id, attempt))
     assert state.interview_id == interview_id
     answer(runtime, bob, interview_id, "identity", Answer(code=1))
+
+
+@pytest.mark.parametrize("answers", [0, 3])
+def test_a_quick_exit_kept_on_a_computer_past_the_stale_release_reaches_the_supervisor(
+    runtime: Runtime,
+    staff: dict[str, Actor],
+    answers: int,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The database could not be reached when the caller pressed the quick exit, and they did not
+    # sign in again before the case was released as stale: the case must not go back to the pool, and
+    # the quick exit, recorded at their next sign-in, must reach the supervisor who decides.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    ann, sue = staff["ann"], staff["sue"]
+    case_id, attempt_id, interview_id = interview_under_way(runtime, ann, answers=answers)
+    pending_exits.keep(runtime.url, ann, attempt_id, interview_id)
+
+    run(runtime, lambda s: cases.release_stale(s, runtime.catalogue, utcnow() + timedelta(hours=25)))
+    later = utcnow() + timedelta(days=2)
+    assert run(runtime, lambda s: cases.next_case(s, staff["bob"], runtime.catalogue, now=later)).case is None
+    (held,) = run(runtime, lambda s: cases.list_held(s, sue, runtime.catalogue))
+    assert held.why == "left unfinished"
+
+    recorded = run(runtime, lambda s: pending_exits.record_waiting(s, ann, runtime.catalogue, runtime.url))
+
+    assert len(recorded) == 1 and pending_exits.waiting(runtime.url, ann) == []
+    (held,) = run(runtime, lambda s: cases.list_held(s, sue, runtime.catalogue))
+    assert (held.case_id, held.why, held.answers) == (case_id, "quick exit", answers)
+    with runtime.readers() as session:
+        note = session.get_one(Attempt, attempt_id).note or ""
+        assert cases.STALE_NOTE in note and "recorded later" in note
+        assert session.get_one(Interview, interview_id).status == interviews.IN_PROGRESS
+        assert session.scalar(
+            select(AuditEvent.entity_id).where(AuditEvent.action == "quick_exit_recorded_late")
+        ) == str(case_id)
 
 
 def test_a_supervisor_closing_a_case_ends_the_interview_kept_for_the_next_call(

@@ -359,9 +359,10 @@ def test_the_stale_limit_is_a_setting_and_maintenance_applies_it(
     assert allocation.case is not None and allocation.case.case_id == stale
 
 
-def test_an_attempt_left_open_without_answers_becomes_no_answer(
+def test_a_call_left_open_without_answers_becomes_no_answer_and_waits_for_a_supervisor(
     session_factory: sessionmaker[Session], catalogue: Catalogue, staff: dict[str, Actor]
 ) -> None:
+    # Nobody knows how the call ended: it may have been a quick exit that never reached the database.
     started = NOW - timedelta(hours=25)
     case_id = hold(session_factory, catalogue, staff["ann"], hours_ago=25)
     attempt_id = call(
@@ -379,19 +380,28 @@ def test_an_attempt_left_open_without_answers_becomes_no_answer(
         closed = session.get_one(Attempt, attempt_id)
         case_row = session.get_one(Case, case_id)
     assert (closed.outcome, closed.ended_at, closed.note) == ("no_answer", started, cases.STALE_NOTE)
-    assert (case_row.status, case_row.allocated_to_id, case_row.attempt_count) == ("open", None, 1)
-    assert case_row.next_call_at == NOW + timedelta(minutes=120)
+    assert (case_row.status, case_row.allocated_to_id, case_row.attempt_count) == ("held", None, 1)
+    assert allocate(session_factory, catalogue, staff["bob"], NOW + timedelta(days=2)).case is None
+    (held,) = call(session_factory, cases.list_held, staff["sue"], catalogue)
+    assert (held.case_id, held.why, held.answers, held.caller) == (case_id, "left unfinished", 0, "Ann")
+    (event,) = events(session_factory, "case_released_stale")
+    assert json.loads(event.detail or "{}") == {
+        "caller_id": staff["ann"].staff_id,
+        "attempt_id": attempt_id,
+        "outcome": "no_answer",
+        "held": True,
+    }
 
 
 @pytest.mark.parametrize(
-    ("answered", "code"), [(("first_contact",), "2.12"), (("first_contact_sat",), "1.2")]
+    ("answered", "partial"), [(("first_contact",), False), (("first_contact_sat",), True)]
 )
-def test_an_attempt_left_open_mid_interview_becomes_a_break_off(
+def test_a_call_left_open_mid_interview_becomes_a_break_off_and_waits_for_a_supervisor(
     session_factory: sessionmaker[Session],
     catalogue: Catalogue,
     staff: dict[str, Actor],
     answered: tuple[str, ...],
-    code: str,
+    partial: bool,
 ) -> None:
     # hate_crime's partial point is first_contact_sat.
     started = NOW - timedelta(hours=26)
@@ -425,8 +435,15 @@ def test_an_attempt_left_open_mid_interview_becomes_a_break_off(
     with session_factory() as session:
         closed = session.get_one(Attempt, attempt_id)
         case_row = session.get_one(Case, case_id)
-    assert (closed.outcome, closed.ended_at) == ("break_off", started + timedelta(minutes=7))
-    assert (case_row.status, case_row.final_disposition) == ("closed", code)
+        interview_status = session.scalar(select(Interview.status).where(Interview.case_id == case_id))
+    assert (closed.outcome, closed.partial) == ("break_off", partial)
+    assert closed.ended_at == started + timedelta(minutes=7)
+    assert (case_row.status, case_row.final_disposition, interview_status) == ("held", None, "in_progress")
+    (held,) = call(session_factory, cases.list_held, staff["sue"], catalogue)
+    assert (held.why, held.answers, held.partial) == ("left unfinished", 1, partial)
+    closed_state = call(session_factory, cases.close_held, staff["sue"], catalogue, case_id, "no contact")
+    assert closed_state.disposition is not None
+    assert closed_state.disposition.code == ("1.2" if partial else "2.12")
 
 
 def test_a_caller_can_give_a_case_back(

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from app.services import cases
 from app.services.runtime import Runtime
 from app.store.models import Answer as AnswerRow
-from app.store.models import Interview
+from app.store.models import Case, Interview
 from app.tui.app import make_app
+from app.tui.screens.home import HomeScreen
 from app.tui.screens.interview import InterviewScreen
 from tests.tui.conftest import NOW, add_case
 from tests.tui.helpers import keys_for, settle
@@ -31,12 +32,16 @@ async def test_an_answer_after_a_stale_release_is_refused_on_the_screen(runtime:
         await settle(pilot)
         assert isinstance(app.screen, InterviewScreen)
         text = " ".join(screen_text(app).split())
-        assert f"Not saved: case {case_id} has been closed, so this interview has ended" in text
+        assert f"Not saved: case {case_id} is no longer allocated to you" in text
         assert "Press Ctrl+X to leave the call" in text and "try again" not in text
         assert "Traceback" not in text
+        await pilot.press("ctrl+x")  # leaving the call takes the caller home, nothing more recorded
+        await settle(pilot)
+        assert isinstance(app.screen, HomeScreen), screen_text(app)
     with runtime.readers() as session:
         interview = session.scalar(select(Interview).where(Interview.case_id == case_id))
         answered = session.scalars(
             select(AnswerRow.question_id).where(AnswerRow.interview_id == interview.id)
         )
-        assert (interview.status, set(answered)) == ("partial", set(asked))
+        assert (interview.status, set(answered)) == ("in_progress", set(asked))
+        assert session.get_one(Case, case_id).status == "held"  # for a supervisor to decide

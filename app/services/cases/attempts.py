@@ -208,11 +208,7 @@ def _apply_outcome(
 ) -> CaseState:
     """Count a finished attempt on its case, then close the case or return it to the pool."""
     outcome = Outcome(attempt.outcome)
-    case_row.attempt_count += 1
-    case_row.last_attempt_at = attempt.started_at
-    band = _BAND_COLUMNS[time_band(attempt.started_at)].key
-    setattr(case_row, band, getattr(case_row, band) + 1)
-    case_row.last_activity_at = now
+    count_attempt(case_row, attempt, now)
     session.flush()
     records = _records(session, case_row.id)
     limit = questionnaire.calls.max_attempts
@@ -236,6 +232,15 @@ def _apply_outcome(
         _to_pool(case_row, now + gap)
     session.flush()
     return _state(session, case_row)
+
+
+def count_attempt(case_row: Case, attempt: Attempt, now: datetime) -> None:
+    """Count a finished attempt on its case: in all, in its time of day, and when it was."""
+    case_row.attempt_count += 1
+    case_row.last_attempt_at = attempt.started_at
+    band = _BAND_COLUMNS[time_band(attempt.started_at)].key
+    setattr(case_row, band, getattr(case_row, band) + 1)
+    case_row.last_activity_at = now
 
 
 def _no_usable_number(session: Session, case_row: Case) -> bool:

@@ -210,6 +210,7 @@ def _staff_id(actor: Actor) -> int:
 
 
 def _audit(session: Session, actor_id: int | None, action: str, case_id: int, **detail: Any) -> None:
+    """Note an action on a case in the audit log (`detail`: never personal data)."""
     session.add(
         AuditEvent(
             at=utcnow(),
@@ -220,6 +221,9 @@ def _audit(session: Session, actor_id: int | None, action: str, case_id: int, **
             detail=json.dumps(detail, sort_keys=True, default=str) if detail else None,
         )
     )
+
+
+audit_case = _audit
 
 
 def _is_postgresql(session: Session) -> bool:

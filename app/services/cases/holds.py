@@ -1,7 +1,9 @@
 """Cases held for a supervisor: a quick exit in the middle of an interview is a safety event.
 
 Such a call is recorded as unsafe to talk (a temporary outcome) and the case is held: status 'held',
-out of every caller's queue, its interview left in progress with every answer kept. Supervisors see
+out of every caller's queue, its interview left in progress with every answer kept. A call its caller
+left unfinished (release_stale) is held the same way, since nobody knows how it ended: it may have
+ended in a quick exit that never reached the database. Supervisors see
 held cases next to the safeguarding alerts and decide:
 - retry: the case returns to the queue from a date and time they set; whoever calls it next carries
   on with the same interview, after the identity and safety checks again;
@@ -24,6 +26,7 @@ from app.domain.permissions import Actor, Permission, require
 from app.services.cases.common import (
     CLOSED_BY_SUPERVISOR,
     OPEN,
+    STALE_NOTE,
     CaseError,
     CaseState,
     _audit,
@@ -53,6 +56,7 @@ class HeldCase:
     interview_id: int | None
     answers: int
     partial: bool  # closing now would record a partial (1.2) rather than a break-off (2.12)
+    why: str  # "quick exit", or "left unfinished" (its caller went away mid-call: release_stale)
 
 
 def hold_case(session: Session, case_id: int, now: datetime) -> CaseState:
@@ -95,13 +99,13 @@ def list_held(session: Session, actor: Actor, catalogue: Catalogue) -> list[Held
     held = []
     for case_row in session.scalars(select(Case).where(Case.status == HELD).order_by(Case.held_at)):
         interview = _interview(session, case_row.id)
-        caller = session.scalar(
-            select(Staff.display_name)
+        caller, note = session.execute(
+            select(Staff.display_name, Attempt.note)
             .join(Attempt, Attempt.caller_id == Staff.id)
             .where(Attempt.case_id == case_row.id)
             .order_by(Attempt.id.desc())
             .limit(1)
-        )
+        ).one_or_none() or (None, None)
         answers = (
             session.scalar(
                 select(func.count()).select_from(Answer).where(Answer.interview_id == interview.id)
@@ -121,9 +125,15 @@ def list_held(session: Session, actor: Actor, catalogue: Catalogue) -> list[Held
                 interview_id=interview.id if interview is not None else None,
                 answers=answers or 0,
                 partial=_reached_partial(session, catalogue, interview),
+                why=_why_held(note or ""),
             )
         )
     return held
+
+
+def _why_held(note: str) -> str:
+    # A quick exit recorded late on a call released as stale is written on its note after STALE_NOTE.
+    return "left unfinished" if STALE_NOTE in note and "quick exit" not in note else "quick exit"
 
 
 def _held_for_update(session: Session, case_id: int) -> Case:

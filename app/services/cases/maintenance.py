@@ -19,9 +19,7 @@ from app.domain.dispositions import (
 )
 from app.domain.engine import Engine
 from app.domain.questionnaire import Questionnaire
-from app.services.cases.attempts import (
-    _apply_outcome,
-)
+from app.services.cases.attempts import count_attempt
 from app.services.cases.common import (
     _MAINTENANCE_LOCK_KEY,
     CLOSED,
@@ -37,6 +35,7 @@ from app.services.cases.common import (
     _rowcount,
     end_interviews,
 )
+from app.services.cases.holds import hold_case
 from app.services.catalogue import Catalogue, stored_questionnaire
 from app.services.settings import BureauSettings, get_settings
 from app.store.models import Answer, Attempt, Case, Interview, MaintenanceRun, QuestionnaireVersion
@@ -152,13 +151,16 @@ def _close_by_history(session: Session, cases_and_limits: list[tuple[int, int]],
 
 
 def release_stale(session: Session, catalogue: Catalogue, now: datetime | None = None) -> int:
-    """Return to the pool every case held with no activity for `stale_allocation_hours`; count them.
+    """Take back every case held with no activity for `stale_allocation_hours`; count them.
 
-    Cases without an unfinished attempt go back with one UPDATE. An attempt left without an outcome (a
-    terminal that crashed, a caller who went home) is closed first, noted STALE_NOTE, ending at the
-    case's last activity: as a break-off if its interview has answers (partial when it had reached the
-    questionnaire's partial point; the case then closes, as any break-off does), otherwise as no answer
-    (the case counts the attempt and returns to the pool, or closes at the attempt limit).
+    Cases without an unfinished attempt go back to the pool with one UPDATE. A call left without an
+    outcome (a terminal that crashed, a caller who went home, or a quick exit pressed while the
+    database could not be reached, kept on a computer that has not been used since) ends noted
+    STALE_NOTE, at the case's last activity: as a break-off if its interview has answers (partial when
+    it had reached the questionnaire's partial point), otherwise as no answer. Nobody knows how that
+    call ended, so the case is then held for a supervisor, as after a quick exit mid-interview: no
+    caller is offered it, and its interview stays in progress with every answer, until a supervisor
+    tries it again from a date they choose or closes it.
     """
     now = now or utcnow()
     return _release_stale(session, catalogue, get_settings(session), now)
@@ -204,7 +206,8 @@ def _release_stale(session: Session, catalogue: Catalogue, settings: BureauSetti
         attempt.partial = partial
         attempt.ended_at = max(case_row.last_activity_at or attempt.started_at, attempt.started_at)
         attempt.note = STALE_NOTE if not attempt.note else f"{attempt.note}\n{STALE_NOTE}"
-        _apply_outcome(session, questionnaire, settings, case_row, attempt, now)
+        count_attempt(case_row, attempt, now)
+        hold_case(session, case_id, now)
         _audit(
             session,
             None,
@@ -213,6 +216,7 @@ def _release_stale(session: Session, catalogue: Catalogue, settings: BureauSetti
             caller_id=holders[case_id],
             attempt_id=attempt_id,
             outcome=outcome.value,
+            held=True,
         )
         released += 1
     return released

@@ -62,7 +62,8 @@ class AlertsScreen(SurveyScreen[None]):
         table = self.query_one("#alerts", DataTable)
         table.add_columns("Raised", "By", "Survey", "Case", "Disclosure", "Action taken")
         self.query_one("#held", DataTable).add_columns(
-            "Held since", "Caller", "Survey", "Case", "Victim", "Telephone", "Answers", "Closing would be"
+            *("Held since", "Why", "Caller", "Survey", "Case", "Victim", "Telephone", "Answers"),
+            "Closing would be",
         )
         self.refresh_alerts()
         self.set_interval(5, self.refresh_alerts)
@@ -153,6 +154,7 @@ class AlertsScreen(SurveyScreen[None]):
         for case in held:
             table.add_row(
                 case.held_at.astimezone(LOCAL).strftime("%d/%m %H:%M"),
+                case.why,
                 display(case.caller),
                 case.survey.replace("_", " "),
                 f"#{case.case_id}",
