@@ -13,6 +13,7 @@ from app.domain.text import display
 from app.services import calls, cases, interviews, pending_exits, workload
 from app.services.workload import CallerSummary
 from app.tui import keys
+from app.tui.memory import settle_memory
 from app.tui.screens.base import SurveyScreen
 
 
@@ -69,9 +70,11 @@ class HomeScreen(SurveyScreen[None]):
         self.action_refresh()
         self.set_interval(20, self.action_refresh)
         self._offer_resume()
+        self.call_after_refresh(settle_memory)  # between calls, never during one (app.tui.memory)
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
+        self.call_after_refresh(settle_memory)
 
     def _show_unavailable(self) -> None:
         """Questionnaire files that did not load, for whoever manages questionnaires to put right."""

@@ -22,7 +22,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static, TextArea
+from textual.widgets import Input, Static, TextArea
 
 from app.domain.engine import Answer, AnswerError, Status, describe_answer
 from app.domain.questionnaire import (
@@ -43,6 +43,7 @@ from app.services.interviews import InterviewState
 from app.tui import keys
 from app.tui.screens.base import CallScreen
 from app.tui.typeahead import TypeAhead
+from app.tui.widgets.keys_bar import KeysBar
 from app.tui.widgets.options import OptionsView
 from app.tui.widgets.quick_exit import QuickExitBar
 
@@ -136,7 +137,7 @@ class InterviewScreen(CallScreen):
         yield Static("", id="specials", classes="muted")
         yield Static("", id="error", classes="error")
         yield self.call_bar()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeysBar()
 
     def compose_trace(self) -> ComposeResult:
         """Widgets above the read-out (none on a live call)."""

@@ -1,0 +1,19 @@
+"""Keeping Python's full garbage collections out of a call.
+
+The app's long-lived objects (modules, Textual's widgets and styles, SQLAlchemy's mappings, the
+questionnaires) number in the hundreds of thousands, and each full collection walks them all: measured
+during interviews (benchmarks/keystroke.py), dozens of them took 200 to 470 ms each, a screen frozen in
+the middle of a question. So each time the home screen is shown (after sign-in, and after each call),
+what is alive is collected once and then frozen (gc.freeze): collections during the next call walk
+only what was made since.
+"""
+
+from __future__ import annotations
+
+import gc
+
+
+def settle_memory() -> None:
+    """Collect what is garbage now, then leave everything still alive out of later collections."""
+    gc.collect()
+    gc.freeze()
