@@ -70,11 +70,10 @@ class HomeScreen(SurveyScreen[None]):
         self.action_refresh()
         self.set_interval(20, self.action_refresh)
         self._offer_resume()
-        self.call_after_refresh(settle_memory)  # between calls, never during one (app.tui.memory)
 
     def on_screen_resume(self) -> None:
         self.action_refresh()
-        self.call_after_refresh(settle_memory)
+        self.call_after_refresh(settle_memory)  # between calls, never during one (app.tui.memory)
 
     def _show_unavailable(self) -> None:
         """Questionnaire files that did not load, for whoever manages questionnaires to put right."""
