@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
-import secrets
 import traceback
 from pathlib import Path
 
@@ -96,6 +95,8 @@ def describe_failure(error: BaseException) -> str:
 def log_incident(logger: logging.Logger, error: BaseException, what: str) -> Incident:
     """Log a failure under a new incident number: what failed, the SQL statement without its
     parameters, and where in the code; never a message or a value. Returns the Incident to show."""
+    import secrets  # only when something has failed: not on every start
+
     number = secrets.token_hex(3).upper()
     statement = getattr(error, "statement", None)
     frames = "".join(traceback.format_tb(error.__traceback__)).rstrip()

@@ -10,19 +10,18 @@ simplest sure defence against alias bombs, "billion laughs"), and any tag (`!!py
 
 from __future__ import annotations
 
-import errno
-import os
-import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from app.domain.readfile import MAX_BYTES, read_bounded
+
+__all__ = ["MAX_BYTES", "MarkedDocument", "YamlProblem", "decode", "load_marked", "read_bounded"]
+
 Path_ = tuple[str | int, ...]
 
-MAX_BYTES = 2_000_000
 MAX_DEPTH = 64
 MAX_NODES = 20_000  # the largest bundled questionnaire has under 1,000
 MAX_TEXT_CHARS = 20_000  # one value: a question's text is a few hundred
@@ -67,15 +66,6 @@ class MarkedDocument:
                 path = candidate
                 best = self.lines[path]
         return best
-
-
-def read_bounded(path: Path) -> bytes:
-    """The file's bytes, never more than one byte past the size allowed (a huge file is not read)."""
-    descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a pipe must not block
-    with os.fdopen(descriptor, "rb") as file:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-            raise OSError(errno.EINVAL, "not a regular file")
-        return file.read(MAX_BYTES + 1)
 
 
 def decode(raw: bytes) -> str:

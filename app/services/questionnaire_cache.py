@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import platformdirs
 
-from app.domain.yamlmarks import read_bounded
+from app.domain.readfile import read_bounded
 from app.files import PRIVATE_DIR, private_dir
 
 if TYPE_CHECKING:
