@@ -48,7 +48,7 @@ class AlertsScreen(SurveyScreen[None]):
         yield Static("", id="detail")
         yield Static("", id="message", classes="muted")
         yield Static(
-            Text("Held after a quick exit mid-interview: retry from a date (t) or close (c)."),
+            Text("Held (quick exit mid-call, or call left unfinished): retry from a date (t) or close (c)."),
             classes="title",
         )
         yield DataTable(id="held", cursor_type="row", zebra_stripes=True)
