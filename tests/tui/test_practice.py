@@ -115,6 +115,7 @@ async def test_try_each_bundled_questionnaire_to_the_end_storing_nothing(
         # typed in one burst, as a fast caller would: each answer lands on its own question, in order
         burst(app, [key for _, keys in plan for key in keys])
         await until(pilot, lambda: not isinstance(app.screen, PracticeInterviewScreen))
+        await settle(pilot)  # the closing words' screen has been pushed: let it put its widgets in place
         assert app.screen.query(PracticeBar)  # the closing words, marked as practice too
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, PracticeEnd))
