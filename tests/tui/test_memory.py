@@ -28,6 +28,7 @@ async def test_the_home_screen_collects_and_freezes_what_is_alive(
         settled.append(gc.get_freeze_count())
 
     monkeypatch.setattr(home, "settle_memory", settle_memory)
+    thresholds = gc.get_threshold()
     app = make_app(runtime)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
@@ -41,5 +42,7 @@ async def test_the_home_screen_collects_and_freezes_what_is_alive(
             await settle(pilot)
             await pilot.pause(0.2)
             assert len(settled) == 2
+        assert gc.get_threshold()[2] == memory.FULL_COLLECTION_EVERY
     finally:
         gc.unfreeze()  # leave the test process as it was
+        gc.set_threshold(*thresholds)
