@@ -292,7 +292,7 @@ def quick_exit(
     taken_back = _taken_back(session, actor, attempt_id, interview_id)
     if taken_back is not None:
         attempt_row, case_id = taken_back
-        if attempt_row is not None:
+        if attempt_row is not None and note not in (attempt_row.note or ""):  # recorded twice: once
             attempt_row.note = f"{attempt_row.note}\n{note}" if attempt_row.note else note
         cases.audit_case(session, actor.staff_id, "quick_exit_recorded_late", case_id, note=note)
         return None

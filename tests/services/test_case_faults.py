@@ -200,11 +200,35 @@ def test_a_quick_exit_kept_on_a_computer_past_the_stale_release_reaches_the_supe
     recorded = run(runtime, lambda s: pending_exits.record_waiting(s, ann, runtime.catalogue, runtime.url))
 
     assert len(recorded) == 1 and pending_exits.waiting(runtime.url, ann) == []
+    # A crash between the commit and the file's update records it again: the note says it once.
+    run(
+        runtime,
+        lambda s: calls.quick_exit(
+            s,
+            ann,
+            runtime.catalogue,
+            attempt_id=attempt_id,
+            interview_id=interview_id,
+            note="quick exit at 10:00",
+        ),
+    )
+    run(
+        runtime,
+        lambda s: calls.quick_exit(
+            s,
+            ann,
+            runtime.catalogue,
+            attempt_id=attempt_id,
+            interview_id=interview_id,
+            note="quick exit at 10:00",
+        ),
+    )
     (held,) = run(runtime, lambda s: cases.list_held(s, sue, runtime.catalogue))
     assert (held.case_id, held.why, held.answers) == (case_id, "quick exit", answers)
     with runtime.readers() as session:
         note = session.get_one(Attempt, attempt_id).note or ""
         assert cases.STALE_NOTE in note and "recorded later" in note
+        assert note.count("quick exit at 10:00") == 1
         assert session.get_one(Interview, interview_id).status == interviews.IN_PROGRESS
         assert session.scalar(
             select(AuditEvent.entity_id).where(AuditEvent.action == "quick_exit_recorded_late")
