@@ -358,8 +358,13 @@ def _taken_back(
 ) -> tuple[Attempt | None, int] | None:
     """The call's attempt and case when its case is no longer this caller's; None while it still is."""
     interview = session.get(Interview, interview_id) if interview_id is not None else None
-    attempt_row = session.get(Attempt, attempt_id or (interview.attempt_id if interview else None) or -1)
-    case_id = attempt_row.case_id if attempt_row is not None else interview.case_id if interview else None
+    if attempt_id is None and interview is not None:
+        attempt_id = interview.attempt_id
+    attempt_row = session.get(Attempt, attempt_id) if attempt_id is not None else None
+    if attempt_row is not None:
+        case_id = attempt_row.case_id
+    else:
+        case_id = interview.case_id if interview is not None else None
     if case_id is None:
         return None
     case_row = session.get(Case, case_id, populate_existing=True)
