@@ -20,6 +20,11 @@ def test_home(runtime: Runtime, snap_compare) -> None:  # type: ignore[no-untype
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await sign_in(pilot, "ccaller")
         await wait_until(pilot, lambda: "Waiting" in str(pilot.app.screen.query_one("#waiting").render()))
+        # every worker the sign-in started (counts, alert watch, case upkeep) done and its result drawn,
+        # and the appointments table's rows measured, which it does when idle
+        await settle(pilot)
+        await wait_until(pilot, lambda: pilot.app.screen.query_one("#appointments").row_count == 1)
+        await pilot.pause(0.2)
 
     assert snap_compare(make_app(runtime), terminal_size=SIZE, run_before=run_before)
 
