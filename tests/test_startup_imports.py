@@ -61,3 +61,15 @@ def test_the_sign_in_screen_needs_neither_the_database_layer_nor_the_commands(tm
     loaded = modules_after("import app.cli.start, app.tui.app, app.tui.screens.login\n", tmp_path)
     assert "app.tui.screens.login" in loaded
     assert not loaded & {"sqlalchemy", "typer", "pydantic", "alembic", "argon2"}
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, 240), ("30", 30)])
+def test_the_app_lets_textual_paint_a_changed_screen_at_once(given: str | None, expected: int) -> None:
+    """Textual's beat for painting changes is 240 a second in the app (so the next question is painted
+    within a few ms of being ready, not up to two 17 ms beats later); a TEXTUAL_FPS given wins."""
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    if given is not None:
+        env["TEXTUAL_FPS"] = given
+    code = "import app.tui.app, textual.screen as s; print(round(1 / s.UPDATE_PERIOD))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert int(result.stdout) == expected

@@ -194,11 +194,13 @@ def _own_interview(
     return interview
 
 
-def _case_still_yours(session: Session, actor: Actor, interview: Interview) -> None:
+def _case_still_yours(session: Session, actor: Actor, interview: Interview) -> Case | None:
     """Refuse to write to an interview whose case the caller no longer holds: closed, released as stale
-    (its call recorded as a break-off), held after a quick exit, or given to another caller."""
+    (its call recorded as a break-off), held after a quick exit, or given to another caller.
+
+    Returns the case, read afresh (None for an interview without one, such as practice)."""
     if interview.case_id is None:
-        return
+        return None
     case = session.get(Case, interview.case_id, populate_existing=True)
     if case is None:
         raise InterviewError(f"case {interview.case_id} no longer exists: nothing more can be saved")
@@ -211,6 +213,7 @@ def _case_still_yours(session: Session, actor: Actor, interview: Interview) -> N
             f"case {case.id} is no longer allocated to you (released after a long pause, held or given to"
             " another caller): nothing more can be saved here; every answer already saved is kept"
         )
+    return case
 
 
 def start_interview(
@@ -274,7 +277,7 @@ def record_answer(
     The row is written in the caller's transaction; the screen moves on only after it commits.
     """
     interview = _own_interview(session, actor, interview_id, for_update=True)
-    _case_still_yours(session, actor, interview)
+    case = _case_still_yours(session, actor, interview)
     if interview.status != IN_PROGRESS:
         raise InterviewError("this interview has finished; answers can no longer be changed here")
     questionnaire = questionnaire_for(session, catalogue, interview)
@@ -331,7 +334,8 @@ def record_answer(
         )
     route = applied.route or engine.route(applied.answers)
     interview.current_question = route.next_question_id
-    _touch_case(session, interview, now)
+    if case is not None:
+        case.last_activity_at = now
     session.flush()
     if note is not None:
         notes[question_id] = note
