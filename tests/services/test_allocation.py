@@ -228,17 +228,40 @@ def test_each_queue_is_a_walk_down_its_index_not_a_sort(
         claims = queue_statements(
             engine, lambda at=at: allocate(session_factory, catalogue, ann, at=at, surveys=["rape"])
         )
-        assert len(claims) == 3
+        # The three queues in one statement; as it found nothing, each queue on its own.
+        assert len(claims) == 4
         with engine.connect() as conn:
             raw = conn.connection.dbapi_connection
             assert raw is not None
+            plans = []
             for statement in claims:
                 # Plans do not depend on the values: NULL for each will do.
                 rows = raw.execute("EXPLAIN QUERY PLAN " + statement, [None] * statement.count("?"))
-                plan = " | ".join(row[3] for row in rows)
-                assert "USING INDEX ix_cases_queue_" in plan, plan
-                if "appointments" not in plan:
-                    assert "TEMP B-TREE" not in plan, plan
+                plans.append(" | ".join(row[3] for row in rows))
+        together, *alone = plans
+        band = cases.time_band(at).value
+        for index in ("appointments", "untried", band):
+            assert f"USING INDEX ix_cases_queue_{index}" in together, together
+        assert "SEARCH cases USING INTEGER PRIMARY KEY" in together, together
+        for plan, index in zip(alone, ("appointments", "untried", band), strict=True):
+            assert f"USING INDEX ix_cases_queue_{index}" in plan, plan
+            if index != "appointments":
+                assert "TEMP B-TREE" not in plan, plan
+
+
+def test_a_due_case_is_claimed_in_one_statement_whichever_queue_holds_it(
+    engine: Engine, session_factory: sessionmaker[Session], catalogue: Catalogue
+) -> None:
+    ann, bob, cat = people(session_factory, "ann", "bob", "cat")
+    untried = make_cases(session_factory, 1)
+    retry = make_cases(session_factory, 1, attempt_count=1, last_attempt_at=NOW - timedelta(hours=5))
+    for who, expected in ((ann, untried[0]), (bob, retry[0]), (cat, None)):
+        got: list[cases.Allocation] = []
+        claims = queue_statements(
+            engine, lambda w=who, g=got: g.append(allocate(session_factory, catalogue, w))
+        )
+        assert (got[0].case.case_id if got[0].case else None) == expected
+        assert len(claims) == (1 if expected else 4)
 
 
 def test_postgresql_passes_over_a_case_another_caller_is_claiming(pg_url: str, catalogue: Catalogue) -> None:

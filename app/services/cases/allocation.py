@@ -79,8 +79,11 @@ def next_case(
         return Allocation(case=None, reason="no survey chosen")
 
     offerable = _offerable(me, wanted, settings, now)
-    for queue in _queues(me, wanted, settings, now):
-        case_row = _claim_first(session, queue, offerable, me, now)
+    queues = _queues(me, wanted, settings, now)
+    # Usually one statement walks the queues in turn; should it find nothing, each queue is asked on its
+    # own, so that "nothing due" is never said while a due case is free.
+    for chosen in (queues, *([queue] for queue in queues)):
+        case_row = _claim_first(session, chosen, offerable, me, now)
         if case_row is not None:
             _audit(session, me, "case_allocated", case_row.id, survey=case_row.survey, resumed=False)
             return Allocation(case=_allocated(session, case_row))
@@ -88,23 +91,28 @@ def next_case(
 
 
 def _claim_first(
-    session: Session, queue: Select[tuple[int]], offerable: tuple[Any, ...], me: int, now: datetime
+    session: Session, queues: list[Select[tuple[int]]], offerable: tuple[Any, ...], me: int, now: datetime
 ) -> Case | None:
-    """Claim the first case of a queue for the caller, in one statement; None when none is free.
+    """Claim the first case of the first queue that has one, in one statement; None when none is free.
 
-    UPDATE ... WHERE id = (the queue's first) RETURNING the case. On SQLite the statement runs alone
-    (one writer at a time). On PostgreSQL the queue's walk locks the case it stops at and passes over
-    any that another caller's transaction has locked (FOR NO KEY UPDATE SKIP LOCKED): sixteen callers
-    asking at once each take a different case, without waiting for one another, and one that another
-    caller took (or called) meanwhile is checked again and passed over. So "nothing" means that no due
-    case in the queue was free.
+    UPDATE ... WHERE id = COALESCE(the first queue's first, the next queue's first, ...) RETURNING the
+    case. COALESCE looks at a queue only when those before it had nothing (SQLite and PostgreSQL both
+    evaluate its arguments lazily), so a caller usually gets a case in one round trip. On SQLite the
+    statement runs alone (one writer at a time). On PostgreSQL each queue's walk locks the case it stops
+    at and passes over any that another caller's transaction has locked (FOR NO KEY UPDATE SKIP
+    LOCKED): sixteen callers asking at once each take a different case, without waiting for one
+    another, and one that another caller took (or called) meanwhile is checked again and passed over.
     """
-    first = queue.limit(1)
-    if _is_postgresql(session):
-        first = first.with_for_update(skip_locked=True, key_share=True)
+    firsts = []
+    for queue in queues:
+        first = queue.limit(1)
+        if _is_postgresql(session):
+            first = first.with_for_update(skip_locked=True, key_share=True)
+        firsts.append(first.correlate(None).scalar_subquery())
+    chosen = firsts[0] if len(firsts) == 1 else func.coalesce(*firsts)
     claimed = session.scalars(
         update(Case)
-        .where(Case.id == first.correlate(None).scalar_subquery(), *offerable)
+        .where(Case.id == chosen, *offerable)
         .values(allocated_to_id=me, allocated_at=now, last_activity_at=now)
         .returning(Case),
         execution_options={"synchronize_session": False, "populate_existing": True},

@@ -231,7 +231,7 @@ def _apply_outcome(
         )
         _to_pool(case_row, now + gap)
     session.flush()
-    return _state(session, case_row)
+    return _state(session, case_row, records)
 
 
 def count_attempt(case_row: Case, attempt: Attempt, now: datetime) -> None:

@@ -265,10 +265,12 @@ def _open_disposition(records: list[AttemptRecord]) -> Disposition:
     return Disposition(final.code, f"{final.label} (reopened)", Category.TEMPORARY)
 
 
-def _disposition(session: Session, case_row: Case) -> Disposition | None:
+def _disposition(
+    session: Session, case_row: Case, records: list[AttemptRecord] | None = None
+) -> Disposition | None:
     if case_row.status == CLOSED:
         return disposition_for_code(case_row.final_disposition) if case_row.final_disposition else None
-    return _open_disposition(_records(session, case_row.id))
+    return _open_disposition(_records(session, case_row.id) if records is None else records)
 
 
 def case_disposition(session: Session, case_id: int) -> Disposition | None:
@@ -289,14 +291,15 @@ def _usernames(session: Session, ids: Iterable[int | None]) -> dict[int, str]:
     return dict(session.execute(select(Staff.id, Staff.username).where(Staff.id.in_(wanted))).all())
 
 
-def _state(session: Session, case_row: Case) -> CaseState:
+def _state(session: Session, case_row: Case, records: list[AttemptRecord] | None = None) -> CaseState:
+    """What the screens show of a case; `records`: its finished attempts, when the caller has them."""
     names = _usernames(session, (case_row.allocated_to_id, case_row.appointment_by_id))
     appointment = case_row.next_call_at if case_row.appointment_by_id is not None else None
     return CaseState(
         case_id=case_row.id,
         survey=case_row.survey,
         status=case_row.status,
-        disposition=_disposition(session, case_row),
+        disposition=_disposition(session, case_row, records),
         attempt_count=case_row.attempt_count,
         allocated_to=names.get(case_row.allocated_to_id) if case_row.allocated_to_id else None,
         next_call_at=case_row.next_call_at,
