@@ -264,6 +264,31 @@ def test_a_due_case_is_claimed_in_one_statement_whichever_queue_holds_it(
         assert len(claims) == (1 if expected else 4)
 
 
+def test_a_case_never_tried_is_allocated_without_reading_attempts(
+    engine: Engine, session_factory: sessionmaker[Session], catalogue: Catalogue
+) -> None:
+    # A case in the pool has no unfinished call, so one never tried has no attempts to read: its
+    # allocation is the caller's lock, the held case, the settings, the claim and the audit row.
+    ann, bob = people(session_factory, "ann", "bob")
+    make_cases(session_factory, 1)
+    make_cases(session_factory, 1, attempt_count=1, last_attempt_at=NOW - timedelta(hours=5))
+    for who, reads_attempts in ((ann, False), (bob, True)):
+        sent: list[str] = []
+
+        def note(conn: Any, cursor: Any, statement: str, *args: Any, sent: list[str] = sent) -> None:
+            if not statement.startswith("BEGIN"):
+                sent.append(" ".join(statement.split()))
+
+        event.listen(engine, "before_cursor_execute", note)
+        try:
+            got = allocate(session_factory, catalogue, who)
+        finally:
+            event.remove(engine, "before_cursor_execute", note)
+        assert got.case is not None and got.case.open_attempt_id is None
+        assert any(s.startswith("SELECT attempts.id") for s in sent) is reads_attempts, sent
+        assert len(sent) == 5 + reads_attempts, sent
+
+
 def test_postgresql_passes_over_a_case_another_caller_is_claiming(pg_url: str, catalogue: Catalogue) -> None:
     # Another caller's claim of the best case, not yet committed, holds its row locked: the next caller
     # takes the second case at once, rather than waiting for the first or being told nothing is due.
