@@ -93,7 +93,9 @@ async def test_every_question_and_outcome_fits_80x24(runtime: Runtime, survey: s
                 options_visible(view, where)
                 await choose_each(pilot, view, where)
             else:
-                answer = screen.query_one("#answer").children[0]
+                shown = [child for child in screen.query_one("#answer").children if child.display]
+                assert len(shown) == 1, f"{where}: {shown} on show for the answer"
+                answer = shown[0]
                 fully_visible(answer)
                 if screen.query_one("#specials").display:
                     fully_visible(screen.query_one("#specials"))

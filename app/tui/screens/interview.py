@@ -99,6 +99,8 @@ class InterviewScreen(CallScreen):
     BINDINGS = keys.bindings("interview")
     #: Shown while an answer is being stored.
     SAVING = "Saving…"
+    #: How long a save runs before "Saving…" is shown.
+    SAVING_SHOWN_AFTER_S = 0.1
 
     def __init__(self, call: CallContext, state: InterviewState, recheck: tuple[str, ...] = ()) -> None:
         super().__init__()
@@ -114,7 +116,7 @@ class InterviewScreen(CallScreen):
         self.latencies: list[float] = []  # seconds from Enter to the next question on screen
         #: For each answer saved, when each step ended (time.monotonic()): pressed, validated, stored
         #: (the service's statements, in the worker), saved (committed, back on the screen's thread),
-        #: shown (the next question's widgets in place), drawn (after the refresh that paints it).
+        #: shown (the next question's widgets in place). benchmarks/keystroke.py adds when it was painted.
         self.steps: list[dict[str, float]] = []
         self.answer_steps: dict[str, float] = {}  # the steps of the answer being saved
         self.type_ahead = TypeAhead(moves_on=MOVES_ON, immediate=IMMEDIATE)
@@ -132,7 +134,16 @@ class InterviewScreen(CallScreen):
             yield Static("", id="readout", classes="readout")
             yield Static("", id="instruction", classes="instruction")
         yield Static(Text("▼ more below: PgDn", style="bold"), id="more")
-        yield Vertical(id="answer")
+        with Vertical(id="answer"):
+            # One widget of each kind of answer, each set to the question shown when it is its kind.
+            for widget in (
+                OptionsView([], multiple=False, id="options"),
+                Static(Text("Read this out, then press Enter.", style="italic"), id="statement"),
+                AnswerArea("", id="text", soft_wrap=True),
+                Input("", id="input"),
+            ):
+                widget.display = False
+                yield widget
         yield Static("", id="note", classes="muted")
         yield Static("", id="specials", classes="muted")
         yield Static("", id="error", classes="error")
@@ -155,7 +166,10 @@ class InterviewScreen(CallScreen):
         """Called once a question is on screen (a live call needs nothing more)."""
 
     async def on_mount(self) -> None:
+        # The cue follows the body's scrolling, and each new layout of the screen (another question, a
+        # resize): only then is the height of what is to be read out known.
         self.watch(self.query_one("#body", VerticalScroll), "scroll_y", self._show_cue, init=False)
+        self.screen_layout_refresh_signal.subscribe(self, self._show_cue)
         if self.shown is None and self.state.finished:
             # Resumed after the last answer was stored but before the call's outcome was recorded.
             await self.show_question(
@@ -230,11 +244,9 @@ class InterviewScreen(CallScreen):
             instruction.display = False
         self.query_one("#body", VerticalScroll).scroll_home(animate=False)
         area = self.query_one("#answer", Vertical)
-        await area.remove_children()
         existing = None if question.id in self.recheck else self.state.answers.get(question.id)
         draft = self.drafts.pop(question.id, None)
-        widget = self._answer_widget(question, existing, draft)
-        await area.mount(widget)
+        widget = self._place_answer(area, question, existing, draft)
         self._show_note()
         if draft is not None and not notice:
             self.query_one("#error", Static).update(
@@ -247,7 +259,6 @@ class InterviewScreen(CallScreen):
         else:
             self.set_focus(None)
         self.question_shown(question)
-        self.call_after_refresh(self._show_cue)
         self.type_ahead.ready()
 
     def _show_note(self) -> None:
@@ -281,33 +292,50 @@ class InterviewScreen(CallScreen):
         await self.show_question(question_id, notice)
         steps["shown"] = time.monotonic()
         self.latencies.append(steps["shown"] - steps["validated"])
-
-        def drawn() -> None:
-            steps["drawn"] = time.monotonic()
-            self.steps.append(steps)
-
-        self.call_after_refresh(drawn)
+        self.steps.append(steps)
 
     def _pipe(self, text: str) -> str:
         caller = self.survey_app.user
         piped = interviews.read_out(self.state, text, self.call.sample, caller.display_name if caller else "")
         return display(piped, multiline=True)
 
-    def _answer_widget(
-        self, question: QuestionBase, existing: Answer | None, draft: tuple[int, ...] | str | None
+    def _place_answer(
+        self,
+        area: Vertical,
+        question: QuestionBase,
+        existing: Answer | None,
+        draft: tuple[int, ...] | str | None,
     ) -> Widget:
-        if isinstance(question, ChoiceQuestion):
-            chosen = existing.codes() if existing else ()
-            if isinstance(draft, tuple):
-                chosen = draft
-            return OptionsView(
-                question.options(),
-                multiple=isinstance(question, MultipleChoice),
-                chosen_codes=chosen,
-                id="options",
-            )
-        if isinstance(question, Statement):
-            return Static(Text("Read this out, then press Enter.", style="italic"), id="statement")
+        """The question's answer widget, set to it and alone on show in the answer area.
+
+        Each kind (options, a typed answer, a longer text, a statement) is mounted with the screen and
+        set to each question of its kind, hidden while another kind is shown: mounting a text area for
+        a question took 9 to 15 ms, setting one takes well under one."""
+        widget = area.query_one(f"#{_answer_kind(question)}")
+        if isinstance(widget, OptionsView):
+            chosen = draft if isinstance(draft, tuple) else (existing.codes() if existing else ())
+            multiple = isinstance(question, MultipleChoice)
+            widget.show(question.options(), multiple=multiple, chosen_codes=chosen)
+        elif isinstance(widget, AnswerArea):
+            with widget.prevent(TextArea.Changed):
+                widget.load_text(self._prefill(question, existing, draft))
+            widget.set_class(isinstance(question, TextQuestion) and question.verbatim, "verbatim")
+            widget.move_cursor(widget.document.end)
+        elif isinstance(widget, Input):
+            prefill = self._prefill(question, existing, draft)
+            with widget.prevent(Input.Changed):
+                widget.value = prefill
+            widget.placeholder = _placeholder(question)
+            widget.cursor_position = len(prefill)
+        for child in area.children:
+            child.display = child is widget
+        return widget
+
+    def _prefill(
+        self, question: QuestionBase, existing: Answer | None, draft: tuple[int, ...] | str | None
+    ) -> str:
+        """What a typed answer starts with: the draft, else the answer given (don't know and refused are
+        shown beside it instead, as the special chosen)."""
         prefill = ""
         if existing is not None and not existing.blank:
             if existing.code in (DONT_KNOW, REFUSED):
@@ -320,22 +348,7 @@ class InterviewScreen(CallScreen):
                 prefill = describe_answer(question, existing)
         if isinstance(draft, str):
             prefill = draft
-        if isinstance(question, TextQuestion):
-            area = AnswerArea(
-                prefill, id="text", soft_wrap=True, classes="verbatim" if question.verbatim else ""
-            )
-            area.move_cursor(area.document.end)
-            return area
-        placeholder = {NumberQuestion: "a number", DateQuestion: "a date: DD/MM/YYYY"}.get(type(question), "")
-        if isinstance(question, NumberQuestion) and (question.min is not None or question.max is not None):
-            low = "" if question.min is None else f"{question.min:g}"
-            high = "" if question.max is None else f"{question.max:g}"
-            placeholder += f" ({low} to {high})"
-        if question.unit if isinstance(question, NumberQuestion) else False:
-            placeholder += f" {question.unit}"  # type: ignore[union-attr]
-        if not question.required:
-            placeholder += " · may be left blank"
-        return Input(prefill, placeholder=placeholder, id="input")
+        return prefill
 
     def _typed(self) -> tuple[int, ...] | str | None:
         """What is on screen for the shown question (to keep as a draft when leaving it unsaved)."""
@@ -406,9 +419,9 @@ class InterviewScreen(CallScreen):
             self._rechecked(question, answer)
             return
         self.saving = True
-        self.query_one("#error", Static).update(Text(self.SAVING, style="italic"))
         started = time.monotonic()
         steps = {"pressed": pressed, "validated": started}
+        self._saving_shown_after(steps)
         duration_ms = int((started - self.shown_at) * 1000)
         note = self.pending_note.pop(question.id, None)
         qid = question.id
@@ -438,6 +451,22 @@ class InterviewScreen(CallScreen):
 
         self.answer_steps = steps
         self.store_answer(qid, answer, duration_ms, note, saved, failed)
+
+    def _saving_shown_after(self, steps: dict[str, float]) -> None:
+        """ "Saving…" only once a save has taken long enough to be seen (SAVING_SHOWN_AFTER_S).
+
+        An answer is usually stored within a few ms; painting a word that is gone before the eye can
+        read it only delays the next question. A message left from before (an answer refused) goes now.
+        """
+        error = self.query_one("#error", Static)
+        if error.content:
+            error.update("")
+
+        def still_saving() -> None:
+            if self.saving and self.answer_steps is steps and self.SAVING:
+                error.update(Text(self.SAVING, style="italic"))
+
+        self.set_timer(self.SAVING_SHOWN_AFTER_S, still_saving)
 
     def store_answer(
         self,
@@ -627,3 +656,26 @@ class InterviewScreen(CallScreen):
         from app.tui.screens.call_end import end_call
 
         end_call(self, self.call, self.state)
+
+
+def _answer_kind(question: QuestionBase) -> str:
+    """The id of the widget that takes the question's answer."""
+    if isinstance(question, ChoiceQuestion):
+        return "options"
+    if isinstance(question, Statement):
+        return "statement"
+    return "text" if isinstance(question, TextQuestion) else "input"
+
+
+def _placeholder(question: QuestionBase) -> str:
+    """What an empty typed answer shows: the kind of answer, its range and unit, whether it may be blank."""
+    placeholder = {NumberQuestion: "a number", DateQuestion: "a date: DD/MM/YYYY"}.get(type(question), "")
+    if isinstance(question, NumberQuestion) and (question.min is not None or question.max is not None):
+        low = "" if question.min is None else f"{question.min:g}"
+        high = "" if question.max is None else f"{question.max:g}"
+        placeholder += f" ({low} to {high})"
+    if isinstance(question, NumberQuestion) and question.unit:
+        placeholder += f" {question.unit}"
+    if not question.required:
+        placeholder += " · may be left blank"
+    return placeholder

@@ -85,15 +85,23 @@ class OptionsView(Widget, can_focus=True):
         id: str | None = None,
     ) -> None:
         super().__init__(id=id)
+        self.cells: list[Region] = []  # each option's region, relative to the content area
+        self._set(options, multiple, chosen_codes)
+
+    def show(self, options: list[Option], *, multiple: bool, chosen_codes: tuple[int, ...] = ()) -> None:
+        """Show another question's options in this view (quicker than a new view in its place)."""
+        self._set(options, multiple, chosen_codes)
+        self.cells = []
+        self.refresh(layout=True)
+
+    def _set(self, options: list[Option], multiple: bool, chosen_codes: tuple[int, ...]) -> None:
         self.options = options
         self.multiple = multiple
         self.numbered = [i for i, o in enumerate(options) if o.code not in SPECIAL_KEYS]
         self._pending_digit: tuple[str, float] | None = None
         positions = frozenset(i for i, o in enumerate(options) if o.code in chosen_codes)
         self.set_reactive(OptionsView.chosen, positions)
-        if positions:
-            self.set_reactive(OptionsView.cursor, min(positions))
-        self.cells: list[Region] = []  # each option's region, relative to the content area
+        self.set_reactive(OptionsView.cursor, min(positions) if positions else 0)
 
     @property
     def codes(self) -> tuple[int, ...]:
