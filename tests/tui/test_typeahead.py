@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from textual.widgets import Input, TextArea
 
 from app.domain.permissions import Actor, Role
 from app.services import interviews
@@ -17,6 +18,7 @@ from app.store.models import Answer as AnswerRow
 from app.store.models import AnswerChange, Attempt, Interview
 from app.tui.app import make_app
 from app.tui.screens.interview import InterviewScreen
+from app.tui.widgets.options import OptionsView
 from tests.tui.conftest import PASSWORD, add_case
 from tests.tui.helpers import settle, sign_in
 
@@ -233,3 +235,59 @@ async def test_dial_then_outcome_in_one_burst_starts_the_interview(
     with burst_runtime.sessions() as session:
         attempts = session.scalars(select(Attempt).where(Attempt.case_id == case_id)).all()
     assert [a.outcome for a in attempts] == [None]
+
+
+async def test_going_back_and_on_shows_each_answer_as_given(burst_runtime: Runtime) -> None:
+    """The answer widgets are set to each question in turn (not mounted afresh): going back shows each
+    stored answer in the right widget, alone on show, and keeping them changes nothing."""
+    case_id = add_case(burst_runtime, "burst")
+    app = make_app(burst_runtime)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_interview(pilot)
+        await pilot.press("1", "enter", "enter", "6", "enter", *"Slow", "enter", "3", "enter")
+        await settle(pilot)
+        assert screen.shown == "advice"
+
+        def on_show() -> list[str | None]:
+            return [child.id for child in screen.query_one("#answer").children if child.display]
+
+        def typed() -> tuple[str | None, list[str | None], str, int | None]:
+            return screen.shown, on_show(), screen.query_one("#input", Input).value, screen.special
+
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert typed() == ("visits", ["input"], "3", None)
+        await pilot.press("ctrl+k", "enter")  # changed to don't know
+        await settle(pilot)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        # The 3 on show is replaced by the stored answer, and that is not taken for typing.
+        assert typed() == ("visits", ["input"], "", 98)
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        text = screen.query_one("#text", TextArea).text
+        assert (screen.shown, on_show(), text) == ("why", ["text"], "Slow")
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert (screen.shown, on_show(), screen.query_one("#options", OptionsView).codes) == (
+            "sat",
+            ["options"],
+            (6,),
+        )
+        await pilot.press("ctrl+b")
+        await settle(pilot)
+        assert (screen.shown, on_show()) == ("intro", ["statement"])
+        for _ in range(4):
+            await pilot.press("enter")
+            await settle(pilot)
+        assert screen.shown == "advice" and on_show() == ["options"]
+        assert screen.query_one("#options", OptionsView).codes == ()
+    answers, changes = stored(burst_runtime, case_id)
+    assert answers == {
+        "identity": (1, None),
+        "intro": (None, None),
+        "sat": (6, None),
+        "why": (None, "Slow"),
+        "visits": (98, None),
+    }
+    assert changes == 1  # visits, 3 to don't know
