@@ -28,6 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from textual.widget import Widget  # noqa: E402
+
 from app import clock  # noqa: E402
 from app.domain.permissions import Actor, Role  # noqa: E402
 from app.services.runtime import open_runtime  # noqa: E402
@@ -35,7 +37,6 @@ from app.services.staff import add_staff  # noqa: E402
 from app.store.models import Case  # noqa: E402
 from app.tui.app import make_app  # noqa: E402
 from app.tui.screens.interview import InterviewScreen  # noqa: E402
-from textual.widget import Widget  # noqa: E402
 from tests.tui.helpers import keys_for, settle, sign_in  # noqa: E402
 
 SURVEYS = ["domestic_abuse", "rape", "hate_crime", "burglary"]
@@ -126,6 +127,8 @@ def painted(steps: list[dict[str, float]]) -> None:
             if "readout" in drawn and len(drawn) > 1:
                 s["painted"] = at
                 break
+
+
 #: (label, from step, to step) of the breakdown.
 BREAKDOWN = [
     ("validation", "pressed", "validated"),
