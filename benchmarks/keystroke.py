@@ -8,8 +8,10 @@ the committed write (synchronous=FULL on SQLite) and the re-render.
 It prints where the time goes, per answer (median and 99th percentile of each step): validation (the
 answer read from the widgets and checked), the wait for the worker thread, the service's statements,
 the commit and the hand back to the screen's thread, putting the next question's widgets in place, and
-the refresh that paints it; and, measured in the same run, the floor: a bare SQLite insert and commit of
-one row (WAL, synchronous=FULL, as the app's SQLite files) in a file beside the database.
+the paint that draws it (Textual's paint of the screen, wrapped: the first by which the read-out and
+the answer widget have both been drawn); and, measured in the same run, the floor: a bare SQLite
+insert and commit of one row (WAL, synchronous=FULL, as the app's SQLite files) in a file beside the
+database.
 
     python benchmarks/keystroke.py [--db URL] [--rounds 3]
 """
