@@ -453,7 +453,7 @@ class InterviewScreen(CallScreen):
         self.store_answer(qid, answer, duration_ms, note, saved, failed)
 
     def _saving_shown_after(self, steps: dict[str, float]) -> None:
-        """ "Saving…" only once a save has taken long enough to be seen (SAVING_SHOWN_AFTER_S).
+        """Show "Saving…" only once a save has taken long enough to be seen (SAVING_SHOWN_AFTER_S).
 
         An answer is usually stored within a few ms; painting a word that is gone before the eye can
         read it only delays the next question. A message left from before (an answer refused) goes now.
